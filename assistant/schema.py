@@ -1,0 +1,67 @@
+"""The public answer schema (see DESIGN.md): other programs depend on these names exactly."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Recommendation = Literal["ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none"]
+RECOMMENDATIONS: tuple[Recommendation, ...] = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none")
+
+MODEL_NAMES: dict[Recommendation, str] = {
+    "ray-3.2": "Ray 3.2",
+    "ray-3": "Ray 3",
+    "ray-3-then-ray-3.2": "Ray 3, then Ray 3.2",
+    "depends": "It depends",
+    "none": "No model choice",
+}
+
+
+class Citation(BaseModel):
+    source: str = Field(description="File name under corpus/, e.g. 'ray-3.2-vs-ray-3.txt'.")
+    section: str = Field(description="Part of the page the quote comes from, e.g. 'FAQ', 'Comparison'.")
+    quote: str = Field(description="Verbatim text from that file (whitespace may be normalised).")
+    chunk_id: str
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str = Field(description="Markdown for a person; names the recommended model.")
+    recommendation: Recommendation
+    abstained: bool = Field(description="True when the documents do not cover the question.")
+    citations: list[Citation] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    # Added fields (DESIGN.md allows additions, never removals).
+    generator: str = Field(default="extractive", description="Which generator wrote the final answer.")
+    standalone_question: str = Field(default="", description="The question after resolving follow-ups.")
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class Passage(BaseModel):
+    """One retrieved chunk, as the store returns it."""
+
+    chunk_id: str
+    text: str
+    sources: list[str]
+    section: str
+    kind: str
+    heading: str = ""
+    spans: list[Span] = Field(default_factory=list)
+    paths: dict[str, str] = Field(default_factory=dict)  # source name -> file it was read from
+    score: float = 0.0
+
+
+class Span(BaseModel):
+    """A verbatim piece of a chunk (a sentence, a list item, a table cell) and the model it speaks for."""
+
+    text: str
+    stance: Literal["ray-3.2", "ray-3", "both", "none"] = "none"
+    label: str = ""  # e.g. the table row label "Continuity" or the FAQ question
+
+
+Passage.model_rebuild()

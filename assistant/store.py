@@ -1,0 +1,141 @@
+"""The Chroma store: an embedded PersistentClient by default, a Chroma server when a host is set.
+
+Atomic switching: each ingest that changes anything writes a complete new collection, then flips a
+pointer (the metadata of a small `<name>-active` collection) to it, then drops the old one. A crash at
+any point before the flip leaves the previous collection whole and still the one that is read.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import assistant.offline  # noqa: F401
+from assistant.errors import IndexMissingError
+from assistant.schema import Passage, Span
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+    from assistant.settings import Settings
+
+
+def make_client(settings: Settings) -> ClientAPI:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if settings.chroma_host:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    except Exception as exc:  # chromadb raises many types for one meaning: the store cannot be opened
+        where = (f"Chroma server {settings.chroma_host}:{settings.chroma_port} (RAY_ADVISOR_CHROMA_HOST/PORT)"
+                 if settings.chroma_host else f"index at {settings.chroma_path} (RAY_ADVISOR_CHROMA_PATH)")
+        raise IndexMissingError(f"cannot open the {where}: {exc}. "
+                                "Check the setting, or run `ray-advisor ingest --rebuild`.") from None
+
+
+class Store:
+    def __init__(self, settings: Settings, client: ClientAPI | None = None) -> None:
+        from assistant.embeddings import MiniLMEmbeddings
+
+        self.settings = settings
+        self.client = client or make_client(settings)
+        self.base = settings.collection
+        self.embedder = MiniLMEmbeddings(settings.embedding_model_path())
+
+    # -- the pointer -------------------------------------------------------------------------------
+    @property
+    def _pointer_name(self) -> str:
+        return f"{self.base}-active"
+
+    def active_name(self) -> str | None:
+        try:
+            pointer = self.client.get_collection(self._pointer_name, embedding_function=None)
+        except Exception:  # not found: nothing has been ingested yet
+            return None
+        name = (pointer.metadata or {}).get("active")
+        return str(name) if name else None
+
+    def active(self) -> Collection | None:
+        name = self.active_name()
+        if name is None:
+            return None
+        try:
+            return self.client.get_collection(name, embedding_function=self.embedder)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise IndexMissingError(f"the index points at collection {name!r}, which cannot be opened ({exc}); "
+                                    "run `ray-advisor ingest --rebuild`") from None
+
+    def require_active(self) -> Collection:
+        collection = self.active()
+        if collection is None:
+            where = self.settings.chroma_host or self.settings.chroma_path
+            raise IndexMissingError(f"no index yet at {where}: run `ray-advisor ingest` (or `make ingest`) first")
+        return collection
+
+    def new_collection(self) -> Collection:
+        name = f"{self.base}-{uuid.uuid4().hex[:10]}"
+        return self.client.create_collection(
+            name, embedding_function=self.embedder,  # type: ignore[arg-type]
+            configuration={"hnsw": {"space": "cosine"}}, metadata={"ray_advisor": "building"},
+        )
+
+    def switch_to(self, collection: Collection) -> None:
+        pointer = self.client.get_or_create_collection(
+            self._pointer_name, embedding_function=None, metadata={"active": collection.name})
+        pointer.modify(metadata={"active": collection.name})
+        self.drop_stale()
+
+    def drop_stale(self) -> list[str]:
+        """Remove collections of ours that the pointer does not name (old ones, or a crashed build)."""
+        active, dropped = self.active_name(), []
+        for name in self._collection_names():
+            if name.startswith(self.base + "-") and name not in (active, self._pointer_name):
+                self.client.delete_collection(name)
+                dropped.append(name)
+        return dropped
+
+    def _collection_names(self) -> list[str]:
+        return [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
+
+    # -- reading -----------------------------------------------------------------------------------
+    def passages(self, collection: Collection | None = None) -> list[Passage]:
+        collection = collection or self.require_active()
+        got = collection.get(include=["documents", "metadatas"])  # type: ignore[list-item]
+        out = [to_passage(cid, doc or "", meta or {})
+               for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)]
+        return sorted(out, key=lambda p: (p.sources[0] if p.sources else "", p.chunk_id))
+
+    def embed_query(self, text: str) -> list[float]:
+        return [float(x) for x in self.embedder([text])[0]]
+
+    def query(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
+        collection = self.require_active()
+        k = min(k, collection.count())
+        if k <= 0:
+            return []
+        got = collection.query(query_embeddings=[embedding], n_results=k, include=["distances"])  # type: ignore[list-item]
+        distances = (got["distances"] or [[]])[0]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], distances, strict=True)]
+
+
+def to_metadata(sources: list[str], section: str, kind: str, heading: str, spans: list[Span],
+                paths: dict[str, str], digest: str) -> dict[str, Any]:
+    return {"source": sources[0], "sources": json.dumps(sources), "section": section, "kind": kind,
+            "heading": heading, "spans": json.dumps([s.model_dump() for s in spans]),
+            "paths": json.dumps(paths), "content_hash": digest}
+
+
+def to_passage(chunk_id: str, text: str, meta: dict[str, Any]) -> Passage:
+    return Passage(
+        chunk_id=chunk_id, text=text, sources=json.loads(str(meta.get("sources", "[]"))),
+        section=str(meta.get("section", "")), kind=str(meta.get("kind", "prose")),
+        heading=str(meta.get("heading", "")),
+        spans=[Span(**s) for s in json.loads(str(meta.get("spans", "[]")))],
+        paths=json.loads(str(meta.get("paths", "{}"))),
+    )
