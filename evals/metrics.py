@@ -123,13 +123,17 @@ def must_mention_rate(outcomes: Sequence[Outcome]) -> float:
     return _ratio(hits, total)
 
 
-def answer_support(outcomes: Sequence[Outcome]) -> float:
-    """Share of claim sentences, pooled over answered cases, backed by one of the answer's own quotes."""
+def answer_support(outcomes: Sequence[Outcome], corpus: Mapping[str, str]) -> float:
+    """Share of claim sentences, pooled over answered cases, backed by one of the answer's own quotes.
+
+    Only quotes that really are in the corpus count: a fabricated quote must not back a claim.
+    """
     supported = claims = 0
     for o in outcomes:
         if o.error is not None or o.got_abstained:
             continue
-        s, n = support_counts(o.answer, [c.quote for c in o.citations])
+        quotes = [c.quote for c in o.citations if quote_is_valid(c, corpus)]
+        s, n = support_counts(o.answer, quotes)
         supported += s
         claims += n
     return _ratio(supported, claims)
@@ -186,7 +190,7 @@ def compute_metrics(outcomes: Sequence[Outcome], corpus: Mapping[str, str]) -> M
         **citation_validity(outcomes, corpus),
         "citation_relevance": citation_relevance(outcomes),
         "must_mention_rate": must_mention_rate(outcomes),
-        "answer_support": answer_support(outcomes),
+        "answer_support": answer_support(outcomes, corpus),
         **latency(outcomes),
         "errors": sum(o.error is not None for o in outcomes),
     }
