@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ from evals.report import print_summary, write_report
 from evals.results import EvalResult, outcome_rows
 
 if TYPE_CHECKING:
+    import httpx
+
     from assistant.schema import Answer
     from assistant.settings import Settings
 
@@ -49,13 +52,22 @@ def in_process_asker(settings: Settings, generator: str | None) -> AskFn:
     return lambda question, history: bot.ask(question, history=history)
 
 
-def http_asker(url: str, api_key: str | None, timeout: float = HTTP_TIMEOUT_S) -> AskFn:
+def http_asker(
+    url: str,
+    api_key: str | None,
+    stack: ExitStack,
+    timeout: float = HTTP_TIMEOUT_S,
+    transport: httpx.BaseTransport | None = None,
+) -> AskFn:
+    """Ask a running server's `POST /v1/ask`; the client is closed when `stack` closes."""
     import httpx
 
     from assistant.schema import Answer
 
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    client = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
+    client = stack.enter_context(
+        httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+    )
 
     def ask(question: str, history: list[dict[str, str]]) -> Answer:
         response = client.post("/v1/ask", json={"question": question, "history": history})
@@ -124,12 +136,12 @@ def run_eval(
     gates = resolve_thresholds(thresholds)
     cases = load_cases(cases_path)
     corpus = load_corpus(settings.corpus_dir)
-    if url:
-        ask, target = http_asker(url, api_key or settings.api_key), url
-    else:
-        ask, target = in_process_asker(settings, generator), generator or settings.generator
-
-    outcomes = run_cases(cases, ask, console)
+    with ExitStack() as stack:
+        if url:
+            ask, target = http_asker(url, api_key or settings.api_key, stack), url
+        else:
+            ask, target = in_process_asker(settings, generator), generator or settings.generator
+        outcomes = run_cases(cases, ask, console)
     metrics = compute_metrics(outcomes, corpus).as_dict()
     result = EvalResult(
         metrics=metrics,

@@ -11,18 +11,19 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from assistant.settings import Settings
 from evals.gates import check_against_baseline, load_baseline
 from evals.runner import run_eval
 
 pytestmark = pytest.mark.eval
 
 
-def test_eval_suite_meets_the_baseline(ingested_settings: object, tmp_path: Path) -> None:
+def test_eval_suite_meets_the_baseline(ingested_settings: Settings, tmp_path: Path) -> None:
     console = Console(file=io.StringIO(), width=160, record=True)
     result = run_eval(
         report_dir=tmp_path / "report",
         generator="extractive",
-        settings=ingested_settings,  # type: ignore[arg-type]
+        settings=ingested_settings,
         console=console,
     )
     failures = check_against_baseline(result.metrics, load_baseline())

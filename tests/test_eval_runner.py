@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,22 @@ def test_main_reports_a_bad_cases_file(settings: Settings, tmp_path: Path) -> No
     out = _quiet()
     assert runner.main(cases_path=tmp_path / "nope.yaml", settings=settings, console=out) == 1
     assert "cannot read cases file" in out.export_text()
+
+
+def test_http_asker_posts_question_history_and_key() -> None:
+    import httpx
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = json.loads(request.content)
+        return httpx.Response(200, json=_answer(body["question"], "ray-3", False).model_dump())
+
+    history = [{"role": "user", "content": "I have no footage."}]
+    with ExitStack() as stack:
+        ask = runner.http_asker("http://advisor.test/", "k3y", stack, transport=httpx.MockTransport(handler))
+        answer = ask("Which model?", history)
+    assert answer.recommendation == "ray-3"
+    assert seen[0].url.path == "/v1/ask" and seen[0].headers["authorization"] == "Bearer k3y"
+    assert json.loads(seen[0].content) == {"question": "Which model?", "history": history}
