@@ -9,6 +9,13 @@ from typing import Protocol, runtime_checkable
 from assistant.schema import Citation, Passage, Recommendation
 
 
+class GeneratorError(RuntimeError):
+    """A generator could not write a draft (timeout, refused connection, 5xx, malformed reply).
+
+    The core catches exactly this and falls back to the extractive answer, logging the message.
+    """
+
+
 @dataclass(frozen=True)
 class Support:
     """A verbatim span chosen as evidence for the decision."""
