@@ -39,12 +39,13 @@ def confusion_png(confusion: Mapping[str, Mapping[str, int]], path: Path) -> Pat
     return path
 
 
-def categories_png(by_category: Mapping[str, float], path: Path) -> Path:
+def categories_png(by_category: Mapping[str, float], path: Path, target: float) -> Path:
+    """Bars at or above `target` (the accuracy gate) are green, the rest red."""
     names = list(by_category)
     values = [by_category[n] for n in names]
     fig = _figure(7.5, max(2.5, 0.4 * len(names) + 1.2))
     ax = fig.add_subplot(1, 1, 1)
-    ax.barh(names, values, color=["#2e7d32" if v >= 0.95 else "#c62828" for v in values])
+    ax.barh(names, values, color=["#2e7d32" if v >= target else "#c62828" for v in values])
     ax.set_xlim(0, 1)
     ax.invert_yaxis()  # first category on top, as in the tables
     ax.set_xlabel("accuracy")

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evals.charts import categories_png, confusion_png
+from evals.gates import DEFAULT_THRESHOLDS
 from evals.results import EvalResult
 
 # Headline metrics in display order, with how each is formatted.
@@ -37,6 +38,10 @@ def headline(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(name, fmt.format(metrics[name])) for name, fmt in HEADLINE if name in metrics]
 
 
+def accuracy_target(result: EvalResult) -> float:
+    return result.thresholds.get("accuracy", DEFAULT_THRESHOLDS["accuracy"])
+
+
 def failed_rows(result: EvalResult) -> list[dict[str, Any]]:
     return [row for row in result.rows if not row["ok"]]
 
@@ -55,7 +60,7 @@ def print_summary(result: EvalResult, console: Console) -> None:
     cats.add_column("category")
     cats.add_column("accuracy", justify="right")
     for name, value in result.metrics.get("by_category", {}).items():
-        cats.add_row(name, f"{value:.3f}", style=None if value >= 0.95 else "red")
+        cats.add_row(name, f"{value:.3f}", style=None if value >= accuracy_target(result) else "red")
     console.print(cats)
 
     wrong = failed_rows(result)
@@ -174,7 +179,9 @@ def write_report(result: EvalResult, report_dir: Path | str) -> dict[str, Path]:
         "report.md": out / "report.md",
         "report.html": out / "report.html",
         "confusion.png": confusion_png(result.metrics.get("confusion", {}), out / "confusion.png"),
-        "categories.png": categories_png(result.metrics.get("by_category", {}), out / "categories.png"),
+        "categories.png": categories_png(
+            result.metrics.get("by_category", {}), out / "categories.png", accuracy_target(result)
+        ),
     }
     files["results.json"].write_text(json.dumps(result.as_json(), indent=2, default=str), encoding="utf-8")
     files["report.md"].write_text(render_markdown(result), encoding="utf-8")
