@@ -38,10 +38,12 @@ def tokens(text: str) -> list[str]:
 
 def stem(word: str) -> str:
     """A small suffix stripper: enough for 'relighting'~'relight', 'localized'~'localize'."""
-    for suffix in ("ations", "ation", "ings", "ing", "ised", "ized", "ise", "ize", "edly", "ed", "ies", "es", "s", "ly"):
+    for suffix in ("izations", "isations", "ization", "isation", "ations", "ation", "ings", "ing", "ised", "ized",
+                   "ises", "izes", "ise", "ize", "edly", "ed", "ies", "es", "s", "ly"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
 
 
 def models_named(text: str) -> set[str]:

@@ -1,0 +1,169 @@
+"""The answer pipeline as a LangChain (LCEL) chain of named steps, each a runnable testable alone:
+
+condense -> retrieve -> decide -> compose -> verify
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from assistant.condense import Condensed, condense
+from assistant.decide import SpanIndex, decide
+from assistant.generators import Decision, Draft, Generator
+from assistant.generators.base import GeneratorError
+from assistant.generators.extractive import ExtractiveGenerator
+from assistant.retrieve import HybridRetriever
+from assistant.schema import Answer, Passage
+from assistant.text import normalise_ws
+from assistant.verify import QuoteVerifier
+
+log = logging.getLogger("ray_advisor")
+
+
+@dataclass
+class State:
+    question: str
+    history: list[dict[str, str]]
+    condensed: Condensed | None = None
+    passages: list[Passage] = field(default_factory=list)
+    query: np.ndarray | None = None
+    decision: Decision | None = None
+    draft: Draft | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+
+def _timed(name: str, state: State, t0: float) -> State:
+    state.timings[name] = round((time.perf_counter() - t0) * 1000, 2)
+    return state
+
+
+class Pipeline:
+    """Holds the parts (retriever, span index, generator, verifier) the steps share."""
+
+    def __init__(self, retriever: HybridRetriever, spans: SpanIndex, generator: Generator,
+                 verifier: QuoteVerifier) -> None:
+        self.retriever, self.spans, self.generator, self.verifier = retriever, spans, generator, verifier
+        self.fallback = ExtractiveGenerator()
+
+    # -- steps -------------------------------------------------------------------------------------
+    def condense(self, state: State) -> State:
+        t0 = time.perf_counter()
+        state.condensed = condense(state.question, state.history)
+        return _timed("condense", state, t0)
+
+    def retrieve(self, state: State) -> State:
+        t0 = time.perf_counter()
+        assert state.condensed is not None
+        got = self.retriever.retrieve(state.condensed.standalone or state.question)
+        state.passages, state.query = got.passages, np.asarray(got.query_embedding)
+        return _timed("retrieve", state, t0)
+
+    def decide(self, state: State) -> State:
+        t0 = time.perf_counter()
+        c = state.condensed
+        assert c is not None and state.query is not None
+        state.decision = decide(c.question, c.context, self.spans, state.query, state.passages, c.injected)
+        return _timed("decide", state, t0)
+
+    def compose(self, state: State) -> State:
+        t0 = time.perf_counter()
+        state.draft = self._generate(state)
+        return _timed("compose", state, t0)
+
+    def verify(self, state: State) -> State:
+        t0 = time.perf_counter()
+        state.draft = self._verified(state, state.draft)
+        return _timed("verify", state, t0)
+
+    # -- the chain ---------------------------------------------------------------------------------
+    def runnables(self) -> dict[str, Runnable[State, State]]:
+        steps = ("condense", "retrieve", "decide", "compose", "verify")
+        return {name: RunnableLambda(getattr(self, name)).with_config(run_name=name) for name in steps}
+
+    def chain(self) -> Runnable[State, State]:
+        r = self.runnables()
+        return r["condense"] | r["retrieve"] | r["decide"] | r["compose"] | r["verify"]
+
+    def answer(self, state: State) -> Answer:
+        assert state.draft is not None and state.condensed is not None
+        state.timings["total"] = round((time.perf_counter() - state.started) * 1000, 2)
+        d = state.draft
+        return Answer(question=state.question, answer=d.answer, recommendation=d.recommendation,
+                      abstained=d.abstained, citations=d.citations, timings_ms=state.timings,
+                      generator=d.generator, standalone_question=state.condensed.standalone)
+
+    def stream(self, state: State) -> Iterator[str | Answer]:
+        r = self.runnables()
+        state = (r["condense"] | r["retrieve"] | r["decide"]).invoke(state)
+        t0 = time.perf_counter()
+        assert state.decision is not None
+        draft: Draft | None = None
+        gen = self.fallback if state.decision.abstain else self.generator
+        try:
+            for piece in gen.stream(state.question, state.passages, state.decision):
+                if isinstance(piece, str):
+                    yield piece
+                else:
+                    draft = piece
+        except GeneratorError as exc:
+            draft = self._fall_back(state, f"{gen.name} failed: {exc}")
+        state.draft = draft or self._fall_back(state, "no reply")
+        _timed("compose", state, t0)
+        state = self.verify(state)
+        yield self.answer(state)
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _generate(self, state: State) -> Draft:
+        assert state.decision is not None
+        if state.decision.abstain or self.generator.name == self.fallback.name:
+            return self.fallback.generate(state.question, state.passages, state.decision)
+        try:
+            return self.generator.generate(state.question, state.passages, state.decision)
+        except GeneratorError as exc:
+            return self._fall_back(state, f"{self.generator.name} failed: {exc}")
+
+    def _fall_back(self, state: State, why: str) -> Draft:
+        assert state.decision is not None
+        log.warning("falling back to the extractive answer: %s", why)
+        draft = self.fallback.generate(state.question, state.passages, state.decision)
+        draft.generator = f"extractive (fallback: {why})"
+        return draft
+
+    def _verified(self, state: State, draft: Draft | None) -> Draft:
+        assert draft is not None and state.decision is not None
+        known = {p.chunk_id: p for p in self.retriever.passages}
+        kept, dropped = self.verifier.verify(draft.citations, known)
+        if dropped:
+            log.warning("dropped %d quote(s) not found verbatim: %s", len(dropped), [c.quote[:60] for c in dropped])
+        draft.citations = kept
+        if dropped:  # a dropped quote is never shown: remove the lines of the answer that carry it
+            draft.answer = _without_quotes(draft.answer, [c.quote for c in dropped])
+        if draft.generator != self.fallback.name and not draft.generator.startswith("extractive"):
+            problem = _llm_problem(draft, state.decision, dropped)
+            if problem:
+                return self._verified(state, self._fall_back(state, problem))
+        return draft
+
+
+def _without_quotes(answer: str, quotes: list[str]) -> str:
+    needles = [normalise_ws(q)[:80] for q in quotes if normalise_ws(q)]
+    kept = [line for line in answer.splitlines() if not any(n in normalise_ws(line) for n in needles)]
+    return "\n".join(kept).strip()
+
+
+def _llm_problem(draft: Draft, decision: Decision, dropped: list[Any]) -> str:
+    if not draft.abstained and (not draft.citations or not draft.answer):
+        return "no quote survived verification" if dropped else "no quotes"
+    if draft.abstained != decision.abstain:
+        return "abstention disagrees with the documents' coverage"
+    if draft.recommendation != decision.label:
+        return f"label {draft.recommendation} disagrees with the documented case {decision.label}"
+    return ""

@@ -1,0 +1,81 @@
+"""The default generator: the answer is composed only of the documents' own sentences.
+
+Verdict first, then why (each supporting sentence quoted verbatim with its citation number); for a
+conditional answer, each condition with its model. Nothing is written that the documents do not say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from assistant.generators.base import Decision, Draft, Support
+from assistant.schema import Citation, Passage
+
+VERDICT = {
+    "ray-3.2": "Use **Ray 3.2**.",
+    "ray-3": "Use **Ray 3**.",
+    "ray-3-then-ray-3.2": "Use **both in sequence**: explore with **Ray 3**, then transform with **Ray 3.2**.",
+    "depends": "**It depends** on what you start from: **Ray 3.2** for footage you already have, "
+               "**Ray 3** for a shot you are still inventing.",
+    "none": "Here is what Luma's documents say:",
+}
+WHY = {
+    "ray-3.2": "Why, in Luma's words:",
+    "ray-3": "Why, in Luma's words:",
+    "ray-3-then-ray-3.2": "Luma's documents describe this workflow:",
+    "depends": "Luma's documents give each condition:",
+    "none": "",
+}
+CONDITION = {"ray-3.2": "**Ray 3.2**", "ray-3": "**Ray 3**", "both": "**Both**", "none": ""}
+
+
+def abstention_text(decision: Decision) -> str:
+    if decision.uncovered:
+        topics = " or ".join(decision.uncovered)
+        return (f"The documents don't say anything about {topics}, so I can't answer that without guessing. "
+                "They only cover when to choose Ray 3 (inventing a new shot) and when to choose Ray 3.2 "
+                "(transforming footage you already have).")
+    return ("The documents don't cover that, so I can't answer it without guessing. I can only help you "
+            "choose between Ray 3 and Ray 3.2 from Luma's comparison page and FAQ.")
+
+
+def quote_line(support: Support, number: int, with_stance: bool) -> str:
+    lead = ""
+    if support.label and support.label != support.quote and not support.label.endswith("?"):
+        lead = f"*{support.section}, {support.label}*: "  # e.g. "Comparison, Continuity (Ray 3.2)"
+    elif support.label.endswith("?"):
+        lead = f"*FAQ, “{support.label}”*: "
+    if with_stance and support.stance in CONDITION and support.stance != "none":
+        lead = f"For {CONDITION[support.stance]}: " + lead
+    return f"- {lead}“{support.quote}” [{number}]"
+
+
+def compose(decision: Decision) -> tuple[str, list[Citation]]:
+    if decision.abstain:
+        return abstention_text(decision), []
+    citations: list[Citation] = []
+    lines = [VERDICT[decision.label], ""]
+    if WHY[decision.label]:
+        lines.append(WHY[decision.label])
+    for support in decision.support:
+        citations.append(Citation(source=support.source, section=support.section, quote=support.quote,
+                                  chunk_id=support.chunk_id))
+        lines.append(quote_line(support, len(citations), with_stance=decision.label == "depends"))
+    if decision.uncovered:
+        lines += ["", f"_The documents don't say anything about {' or '.join(decision.uncovered)}._"]
+    return "\n".join(lines).strip(), citations
+
+
+class ExtractiveGenerator:
+    name = "extractive"
+
+    def generate(self, question: str, passages: list[Passage], decision: Decision) -> Draft:
+        text, citations = compose(decision)
+        return Draft(answer=text, recommendation=decision.label, abstained=decision.abstain,
+                     citations=citations, generator=self.name)
+
+    def stream(self, question: str, passages: list[Passage], decision: Decision) -> Iterator[str | Draft]:
+        draft = self.generate(question, passages, decision)
+        for line in draft.answer.splitlines(keepends=True):
+            yield line
+        yield draft

@@ -1,0 +1,68 @@
+"""Hybrid retrieval: dense (Chroma, cosine) plus lexical BM25, fused by reciprocal rank fusion.
+
+Chunks are already de-duplicated at ingest; fusion works on chunk ids, so a chunk found by both
+retrievers appears once, ranked higher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.schema import Passage
+from assistant.store import Store
+from assistant.text import stem, tokens
+
+RRF_K = 60  # the constant from Cormack et al.; it damps the weight of the very first ranks
+_STOP = frozenset(
+    "a an the and or of to in on for with is are be i we you it my our me do does did can could should "
+    "would which what when how why if this that your have has had not no".split()
+)
+
+
+def lexical_tokens(text: str) -> list[str]:
+    return [stem(t) for t in tokens(text) if t not in _STOP]
+
+
+@dataclass
+class Retrieved:
+    passages: list[Passage]
+    query_embedding: list[float]
+
+
+class HybridRetriever:
+    def __init__(self, store: Store, top_k: int) -> None:
+        import bm25s  # lazy: scipy is slow to import
+
+        self.store = store
+        self.top_k = top_k
+        self.passages = store.passages()
+        self.by_id = {p.chunk_id: p for p in self.passages}
+        self._bm25 = bm25s.BM25()
+        self._bm25.index([lexical_tokens(p.text) or ["_"] for p in self.passages], show_progress=False)
+
+    def lexical(self, question: str, k: int) -> list[tuple[str, float]]:
+        query = [t for t in lexical_tokens(question) if t]
+        if not query or not self.passages:
+            return []
+        scores = self._bm25.get_scores(query)
+        ranked = sorted(range(len(self.passages)), key=lambda i: -float(scores[i]))
+        return [(self.passages[i].chunk_id, float(scores[i])) for i in ranked[:k] if scores[i] > 0]
+
+    def retrieve(self, question: str, k: int | None = None) -> Retrieved:
+        k = k or self.top_k
+        embedding = self.store.embed_query(question)
+        dense = self.store.query(embedding, k)
+        lexical = self.lexical(question, k)
+        fused: dict[str, float] = {}
+        for ranking in (dense, lexical):
+            for rank, (cid, _) in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        ordered = sorted(fused, key=lambda cid: -fused[cid])[:k]
+        dense_sim = dict(dense)
+        out = []
+        for cid in ordered:
+            if cid in self.by_id:
+                passage = self.by_id[cid].model_copy()
+                passage.score = dense_sim.get(cid, 0.0)
+                out.append(passage)
+        return Retrieved(out, embedding)

@@ -1,0 +1,59 @@
+"""Shared fixtures: every test gets its own temp dirs; one real index of the corpus is built per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import assistant.offline  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's .env or RAY_ADVISOR_* variables, or writes outside its temp dir."""
+    for key in list(os.environ):
+        if key.startswith("RAY_ADVISOR_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+def make_settings(base: Path, **overrides: object) -> "Settings":  # noqa: F821
+    from assistant.settings import load_settings
+
+    values: dict[str, object] = {
+        "corpus_dir": base / "corpus",
+        "chroma_path": base / "chroma",
+        "feedback_path": base / "feedback.jsonl",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture(scope="session")
+def ingested_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the corpus and a real Chroma index of it (real embedding model), built once."""
+    from ingest.pipeline import run_ingest
+
+    base = tmp_path_factory.mktemp("index")
+    shutil.copytree(CORPUS, base / "corpus")
+    run_ingest(make_settings(base))
+    return base
+
+
+@pytest.fixture(scope="session")
+def ingested_settings(ingested_dir: Path) -> "Settings":  # noqa: F821
+    return make_settings(ingested_dir)
+
+
+@pytest.fixture(scope="session")
+def bot(ingested_settings: "Settings") -> Iterator["Assistant"]:  # noqa: F821
+    from assistant import Assistant
+
+    yield Assistant.from_settings(ingested_settings)
