@@ -28,6 +28,12 @@ txt md html vs
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _META_WORDS = frozenset(_META_TEXT.split())
+# "The documents don't say anything about audio." states an absence: no quote can back it, none should.
+_ABSENCE_NOTE = re.compile(
+    r"\b(?:documents?|sources?|page|faq)\b.*\b(?:do not|don't|does not|doesn't|never)\s+"
+    r"(?:say|said|mention|cover|state|specify|list)",
+    re.IGNORECASE,
+)
 _FILE_NAME = re.compile(r"\S+\.(?:txt|md|html)\b")
 _MARKUP = re.compile(r"[*_`#>|\[\]]|\(\s*\)")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
@@ -53,16 +59,18 @@ def content_tokens(text: str) -> set[str]:
 
 
 def split_claims(answer: str) -> list[str]:
-    """Sentences and bullet items of a markdown answer that make a claim (no headings, no meta lines)."""
+    """Sentences and bullet items of a markdown answer that make a claim (no headings, lead-ins, meta)."""
     claims: list[str] = []
     for raw_line in answer.splitlines():
         line = raw_line.strip()
         if not line or line.startswith("#") or set(line) <= set("-|: *_="):
             continue
         line = _BULLET.sub("", line)
+        if _plain(line).endswith(":"):
+            continue  # a lead-in such as "Why, in the documents' words:" introduces claims, makes none
         for piece in _SENTENCE_END.split(line):
             sentence = _plain(piece).strip(" :;,-—–\"'“”")
-            if sentence and not is_meta(sentence):
+            if sentence and not is_meta(sentence) and not _ABSENCE_NOTE.search(sentence):
                 claims.append(sentence)
     return claims
 

@@ -151,6 +151,7 @@ def test_support_skips_headings_and_verdicts() -> None:
             "",
             "- **Ray 3, then Ray 3.2**",
             "> Source: ray-3.2-vs-ray-3.txt (FAQ)",
+            "_The documents don't say anything about audio._",
         ]
     )
     assert split_claims(answer) == []
