@@ -143,6 +143,8 @@ def build_page(get_bot: Callable[[], Assistant], settings: Settings) -> gr.Block
         for trigger in (question.submit, ask.click):
             trigger(respond, [question, session], outputs, show_progress="hidden")
         chatbot.like(_on_like(settings), [session], None)
+        # The chat's own clear button empties the display; forget the conversation and its answers too.
+        chatbot.clear(lambda: (_new_session(), EMPTY_BADGE, EMPTY_SOURCES), None, [session, badge, sources])
     # Set on purpose: Gradio's default of one event at a time would make each visitor wait for the others.
     demo.queue(default_concurrency_limit=settings.page_concurrency)
     return demo
