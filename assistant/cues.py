@@ -25,6 +25,7 @@ _FILLER = r"(?:\s+(?:any|a|an|the|existing|source|real|actual|original|raw|even|
 
 NEGATED_FOOTAGE = [
     re.compile(rf"\b{_NEG}{_FILLER}\s+{_HAVE_VERB}?{_FILLER}\s*{_FOOTAGE_NOUN}\b"),
+    re.compile(rf"\b{_NEG}\s+(?:\w+\s+){{0,3}}{_FOOTAGE_NOUN}\b(?!\s+(?:to|of|i|we)\b)"),
     re.compile(rf"\b{_NEG}{_FILLER}\s+(?:been\s+)?{_FILM_VERB}\b"),
     re.compile(rf"\b{_FOOTAGE_NOUN}\s+(?:does not|doesn't|do not|don't|isn't|is not)\s+(?:exist|exists)\b"),
     re.compile(r"\bnothing\s+(?:\w+\s+){0,3}(?:filmed|shot|recorded|captured|exists)\b"),
@@ -47,7 +48,10 @@ HAS_FOOTAGE = [
 TRANSFORM = re.compile(
     r"\b(?:re-?light\w*|lighting|light(?:s)? (?:change|changes)|re-?style\w*|restyl\w*|style transfer|"
     r"change (?:the )?(?:look|style|lighting|environment|background|setting|weather|season|product|"
-    r"location|time of day)|swap\w*|replace\w* (?:the )?(?:product|background|bottle|logo|can|package)|"
+    r"location|time of day)|chang\w* (?:the |its |their |our |my )?(?:look|style|lighting|environment|background|"
+    r"setting|weather|season|product|location|time of day|vibe|mood|color|colou?r grade)|keep\w* (?:it|them|that|"
+    r"the (?:acting|performance|timing|motion|camera|pacing|framing|blocking|edit))|as (?:filmed|shot|recorded)|"
+    r"stay\w* (?:exactly )?(?:as|the same|close)|intact|unchanged|swap\w*|replace\w* (?:the )?(?:product|background|bottle|logo|can|package)|"
     r"product swap|locali[sz]\w*|translat\w*|dub\w*|market versions?|(?:other|new|different) markets?|"
     r"regional versions?|new environments?|keep(?:ing)? (?:the )?(?:timing|motion|performance|camera|pacing|"
     r"duration|cut|edit|continuity)|preserv\w*|continuity|keyframes?|adherence|locks?|video[- ]to[- ]video|"
@@ -60,25 +64,34 @@ INVENT = re.compile(
     r"pitch|first drafts?|rough drafts?|drafts?|scene generation|generat\w* (?:a |an |the )?(?:new|original|"
     r"fresh|brand[- ]new)|new shot|original generation|from nothing|blank|open[- ]ended|creative direction|"
     r"direction is (?:still )?open|creative exploration|previs\w*|animatic|mock ?up|sketch|what if|"
-    r"visuali[sz]e|dream up|come up with)\b")
+    r"visuali[sz]e|dream up|come up with|(?:not|n't|never) (?:yet |even )?(?:settled|decided|sure|know|figured)|"
+    r"undecided|still open|no clue|no idea what|generat\w* (?:a |an |the )?(?:look|direction|shot|scene|concept|"
+    r"idea|clip|video)s?|prototyp\w*|from (?:a |the )?(?:prompt|text|photo|image|still))\b")
+USE_BOTH = re.compile(
+    r"\b(?:use both|both models|both of them|both ray|both together|both in sequence|mix both|together|combine\w*|"
+    r"combination|in sequence|same (?:workflow|pipeline|project)|in tandem|alongside|hand ?off|chain them|"
+    r"one after the other|end[- ]to[- ]end workflow)\b")
 SEQUENCE = re.compile(
-    r"\b(?:both|together|combine\w*|combination|in sequence|sequence|pipeline|hand ?off|end[- ]to[- ]end|"
-    r"from (?:concept|idea|scratch) to|and then|then (?:use|transform|locali[sz]e|relight|refine|take)|"
-    r"after(?:wards| that)?|later|pick the (?:best|strongest) take|strongest take|first .{0,40} then)\b")
+    r"\b(?:then|after(?:wards| that)?|later|next|once|finally|first|all the way to|pick the (?:best|strongest) take|"
+    r"strongest take|from (?:concept|idea|scratch|a prompt|prompt) to)\b")
 COMPARE = re.compile(
     r"\b(?:differen\w*|differ|compare\w*|comparison|vs\.?|versus|better|best|worse|stronger|pros and cons|"
-    r"trade-?offs?|which (?:one|model|of (?:the|them))|or ray|which should|which do i|help me (?:choose|pick|decide)|"
+    r"trade-?offs?|which (?:\w+ ){0,2}(?:one|model|version|ray)|which of (?:the|them)|or ray|which should|"
+    r"which do i|help me (?:choose|pick|decide)|should (?:i|we) (?:use|pick|choose|go with)|"
     r"choose between|pick between|always|beginners?|new to|first time|newbie|novice|start with|"
     r"interchangeable|same thing|production|marketing|campaign)\b")
-WHEN_MODEL = re.compile(r"\bwhen (?:should|would|do|does|can|to) (?:i|we|you|one|a team)?\s*"
-                        r"(?:choose|use|pick|go with|reach for|opt for|prefer)\b")
+WHEN_MODEL = re.compile(
+    r"\bwhen (?:should|would|do|does|can|to|is) (?:i|we|you|one|a team|it)?\s*(?:choose|use|pick|go with|reach for|"
+    r"opt for|prefer|better|the (?:right|best))\b|\b(?:what|which|in what|in which) (?:situations?|cases?|scenarios?|"
+    r"circumstances|kinds? of (?:projects?|jobs?|work|shots?)|projects?|jobs?)\b|good fit|right (?:pick|choice|tool)|"
+    r"make\w* (?:more )?sense|best suited|ideal for|when is it")
 FACTUAL = re.compile(
     r"^(?:what|which|how|does|do|is|are|can|tell me|describe|explain|list)\b.*\b(?:does|do|is|are|offer|"
     r"give|provide|preserve|support|handle|mean|means|strength|strong|value|control|features?|inputs?|"
     r"goal|style|use|locks?|keyframes?|adherence|continuity|difference)\b")
 # "What does Ray 3.2 preserve?": a question about a model's properties, not the user's situation.
-ABOUT_MODEL = re.compile(r"^(?:what|how|which (?:features?|controls?|inputs?)|does|do|can|tell me|describe|explain|"
-                         r"list)\b(?!.*\b(?:good|better|best|right|suited|worse|stronger|ideal)\b)")
+ABOUT_MODEL = re.compile(r"^(?:what|how|which (?:[\w.]+ ){0,3}(?:features?|controls?|inputs?|tools?)|does|do|can|tell me|"
+                         r"describe|explain|list)\b(?!.*\b(?:better|worse|stronger|than|or ray)\b)")
 PERSONAL = re.compile(r"\b(?:i|we|my|our|me|us|i'm|we're|i've|we've|i'd|we'd|mine|ours)\b")
 GREETING = re.compile(r"^(?:hi|hello|hey|thanks|thank you|ok|okay|cool|great)\b[\s!.?]*$")
 INJECTION = re.compile(
@@ -124,6 +137,9 @@ DOMAIN = re.compile(
     r"render\w*|movie|ads?|commercial|campaign|product|marketing|frames?|motion|timing|prompts?|images?|"
     r"relight\w*|restyl\w*|locali[sz]\w*|keyframes?|continuity|production|creative|concept|storyboard|"
     r"shoot|director|vfx|post|b-?roll|performance|actor|animation|visual\w*)\b")
+
+_CHAT_WORDS = frozenset("which better best ones what should tbh honestly like just okay yeah please thanks "
+                        "really anyway think choose pick between them these those that this".split())
 
 # Vocabulary for fixing typos in cue words (a one- or two-letter slip in a long word).
 _CUE_WORDS = sorted(set(
@@ -172,7 +188,8 @@ class Signals:
     no_footage: int = 0  # the user says there is none
     transform: int = 0
     invent: int = 0
-    sequence: int = 0
+    sequence: int = 0  # ordering words: "then", "later", "once"
+    use_both: int = 0  # "use both", "together", "same workflow"
     compare: int = 0
     when_model: str = ""  # "when should I choose Ray 3.2?" -> "ray-3.2"
     factual: bool = False
@@ -190,26 +207,28 @@ class Signals:
 def read_signals(text: str) -> Signals:
     low = normalise_question(text).lower()
     s = Signals()
-    negated_spans = []
-    for pattern in NEGATED_FOOTAGE:
-        for m in pattern.finditer(low):
-            s.no_footage += 1
-            negated_spans.append(m.span())
-    for pattern in HAS_FOOTAGE:
-        for m in pattern.finditer(low):
-            if not any(a <= m.start() < b or m.start() <= a < m.end() for a, b in negated_spans):
-                s.footage += 1
+    # Clause by clause: "nothing has been filmed yet for our ad" says there is no footage, even though
+    # "our ad" alone would read as footage; a negated clause's footage words do not count.
+    for clause in re.split(r"[,;.!?]|\bbut\b|\bhowever\b|\bwhile\b", low):
+        negated = sum(len(p.findall(clause)) for p in NEGATED_FOOTAGE)
+        s.no_footage += negated
+        if not negated:
+            s.footage += sum(len(p.findall(clause)) for p in HAS_FOOTAGE)
     s.transform = len(TRANSFORM.findall(low))
     s.invent = len(INVENT.findall(low))
     s.sequence = len(SEQUENCE.findall(low))
+    s.use_both = len(USE_BOTH.findall(low))
     s.compare = len(COMPARE.findall(low))
     s.models = {m for m, rx in (("ray-3.2", RAY_32), ("ray-3", RAY_3)) if rx.search(low)}
-    if WHEN_MODEL.search(low) and len(s.models) == 1:
-        s.when_model = next(iter(s.models))
+    if WHEN_MODEL.search(low) and s.models and not s.use_both:
+        first = min((rx.search(low).start(), m) for m, rx in (("ray-3.2", RAY_32), ("ray-3", RAY_3))  # type: ignore[union-attr]
+                    if m in s.models)
+        s.when_model = first[1]  # "does Ray 3 make more sense than Ray 3.2?" asks about Ray 3
     s.factual = bool(FACTUAL.search(low))
-    s.about_model = bool(s.models) and bool(ABOUT_MODEL.search(low)) and not PERSONAL.search(low) \
-        and not s.when_model and not s.footage and not s.no_footage
+    s.about_model = len(s.models) == 1 and bool(ABOUT_MODEL.search(low)) and not PERSONAL.search(low) \
+        and not s.when_model
     s.uncovered = [topic for topic, rx in _UNCOVERED_RE.items() if rx.search(low)]
-    s.domain = bool(DOMAIN.search(low)) or bool(s.models)
+    s.domain = bool(DOMAIN.search(low)) or bool(s.models) or bool(s.use_both) or (
+        bool(COMPARE.search(low)) and len(set(re.findall(r"[a-z]{4,}", low)) - _CHAT_WORDS) <= 2)
     s.greeting = bool(GREETING.match(low))
     return s

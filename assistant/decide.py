@@ -18,6 +18,7 @@ from assistant.schema import Passage, Recommendation, Span
 from assistant.text import models_named
 
 MIN_FACT_SIMILARITY = 0.35  # below this, no span answers a factual question: abstain rather than guess
+HARD_TOPICS = ("other vendors' models",)  # never answered around: the page compares only its own two models
 FACT_MARGIN = 0.12  # a second quote for a factual answer must be nearly as relevant as the first
 _GENERIC = frozenset(lexical_tokens(
     "ray luma model models video which what when how does do is are use using choose pick better best "
@@ -70,7 +71,7 @@ def content_terms(text: str) -> set[str]:
 
 def merge_follow_up(before: Signals, now: Signals) -> Signals:
     """A follow-up keeps the situation already described, unless it says the opposite about footage."""
-    merged = replace(now, sequence=now.sequence + before.sequence, models=now.models | before.models)
+    merged = replace(now, sequence=now.sequence + before.sequence)
     if now.no_footage and not now.footage:  # "what if I hadn't filmed it yet?"
         return merged
     if now.footage and not now.no_footage:  # "and if I already had footage?"
@@ -85,14 +86,14 @@ def choose_label(now: Signals, before: Signals | None) -> tuple[Recommendation, 
     s = merge_follow_up(before, now) if before is not None else now
     if s.when_model:
         return s.when_model, "asks when to choose one model"  # type: ignore[return-value]
-    if s.about_model and not s.sequence and s.compare == 0:
+    if s.use_both:
+        return "ray-3-then-ray-3.2", "asks about using both"
+    if s.about_model and not s.sequence:
         return "none", "a factual question about a model"
     invent_side = s.invent + 2 * s.no_footage + (1 if "ray-3" in s.models else 0)
     transform_side = s.transform + (1 if "ray-3.2" in s.models else 0) + s.footage
     if s.sequence and invent_side and transform_side and (s.no_footage or s.invent or len(s.models) == 2):
         return "ray-3-then-ray-3.2", "explore first, then transform"
-    if s.sequence and not s.situation and (len(s.models) == 2 or s.compare == 0):
-        return "ray-3-then-ray-3.2", "asks about using both"
     if s.no_footage and not s.footage:
         return "ray-3", "no source footage"
     score_32 = 2 * s.footage + s.transform
@@ -172,7 +173,8 @@ def decide(question: str, history_text: str, index: SpanIndex, query: np.ndarray
         return Decision("none", True, reason=reason)
     label, reason = choose_label(now, before)
     topics = now.uncovered
-    if topics and not now.situation and not now.when_model:
+    hard = [t for t in topics if t in HARD_TOPICS]
+    if hard or (topics and not now.situation and not now.when_model):
         return Decision("none", True, uncovered=topics, reason=f"not covered: {', '.join(topics)}")
     if not now.domain and not now.situation and not now.sequence and not (before and before.situation):
         return Decision("none", True, reason="not about choosing a video model")

@@ -1,0 +1,51 @@
+# Two commands do all set-up on a fresh clone: `make run` and `make test`.
+PY      := .venv/bin/python
+BIN     := .venv/bin
+STAMP   := .venv/.installed
+HOST    ?= 127.0.0.1
+PORT    ?= 7860
+export HF_HUB_OFFLINE=1
+export HF_HUB_DISABLE_TELEMETRY=1
+export GRADIO_ANALYTICS_ENABLED=False
+export ANONYMIZED_TELEMETRY=False
+
+.PHONY: install ingest run serve test eval lint chromium bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3.11 -m venv .venv || python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: the CPU wheel on this machine, never a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+ingest: install
+	$(BIN)/ray-advisor ingest
+
+run: ingest
+	@echo "Ray Advisor: open http://$(HOST):$(PORT)/ (API docs at http://$(HOST):$(PORT)/docs)"
+	$(BIN)/ray-advisor serve --host $(HOST) --port $(PORT)
+
+# Debian's chromium for the browser test (Playwright's own browser download cannot work offline).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || \
+	  { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	    || echo "warning: chromium is not installed; the browser test will be skipped"; }
+
+test: install chromium
+	$(PY) -m pytest -q
+
+eval: ingest
+	$(BIN)/ray-advisor eval --report eval-report
+
+lint: install
+	$(BIN)/ruff check assistant ingest ui evals tests
+	$(BIN)/mypy
+
+bench: ingest
+	$(PY) scripts/bench_ask.py
+
+clean:
+	rm -rf .ray-advisor eval-report .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,169 @@
+"""`ray-advisor`: ingest, ask, chat, serve, eval. Heavy libraries are imported inside each command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+import assistant.offline  # noqa: F401
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Ray Advisor: choose between Luma's Ray 3 and Ray 3.2, grounded in Luma's documents.")
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings() -> Any:
+    from assistant.settings import SettingsError, load_settings
+
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str, code: int = 2) -> None:
+    errors.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _bot(generator: str | None = None) -> Any:
+    from assistant.core import Assistant
+    from assistant.errors import RayAdvisorError
+
+    settings = _settings()
+    try:
+        return Assistant.from_settings(settings, generator=generator)
+    except (RayAdvisorError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Extra files or folders, besides the corpus dir.")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over: re-embed everything.")] = False,
+) -> None:
+    """Chunk, de-duplicate, embed and store the corpus (incremental; only changed chunks are embedded)."""
+    from rich.progress import Progress
+
+    from assistant.errors import RayAdvisorError
+    from ingest.pipeline import run_ingest
+
+    settings = _settings()
+    missing = [p for p in (paths or []) if not p.exists()]
+    if missing:
+        _fail(f"no such file or folder: {', '.join(map(str, missing))}")
+    if not settings.corpus_dir.is_dir():
+        _fail(f"RAY_ADVISOR_CORPUS_DIR: {settings.corpus_dir} is not a folder")
+    try:
+        with Progress(console=errors, transient=True) as bar:
+            task = bar.add_task("embedding", total=None)
+            report = run_ingest(settings, paths, rebuild=rebuild,
+                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except (RayAdvisorError, ValueError) as exc:
+        _fail(str(exc), code=1)
+    for skipped in report.skipped:
+        errors.print(f"[yellow]warning:[/yellow] skipped {skipped.path}: {skipped.reason}", highlight=False)
+    console.print(f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+                  f"{report.unchanged} unchanged ({report.chunks_stored} chunks from {len(report.files)} files, "
+                  f"{report.chunks_before_dedupe} before de-duplication) in {report.seconds:.2f} s")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in your own words.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False,
+    generator: Annotated[str | None, typer.Option(help="extractive or openai (default: settings).")] = None,
+) -> None:
+    """Answer one question."""
+    from assistant.errors import InputError
+
+    bot = _bot(generator)
+    try:
+        answer = bot.ask(question)
+    except InputError as exc:
+        _fail(str(exc))
+    if as_json:
+        sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
+    else:
+        _render(answer)
+
+
+def _render(answer: Any) -> None:
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+
+    from assistant.schema import MODEL_NAMES
+
+    title = "No answer in the documents" if answer.abstained else f"Recommended: {MODEL_NAMES[answer.recommendation]}"
+    console.print(Panel(Markdown(answer.answer), title=title, title_align="left"))
+    for i, c in enumerate(answer.citations, 1):
+        console.print(f"  [dim][{i}] {c.source} · {c.section}[/dim]", highlight=False)
+
+
+@app.command()
+def chat() -> None:
+    """A conversation in the terminal; follow-ups use the history. Ctrl-D or 'exit' to leave."""
+    from assistant.errors import InputError
+
+    bot = _bot()
+    history: list[dict[str, str]] = []
+    console.print("[bold]Ray Advisor[/bold]: ask which model fits your shot. ('exit' to leave)")
+    while True:
+        try:
+            question = console.input("[bold cyan]you>[/bold cyan] ")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if question.strip().lower() in ("exit", "quit", ":q"):
+            return
+        if not question.strip():
+            continue
+        try:
+            answer = bot.ask(question, history=history[-bot.settings.max_history_turns:])
+        except InputError as exc:
+            errors.print(f"[red]{exc}[/red]", highlight=False)
+            continue
+        _render(answer)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 7860,
+) -> None:
+    """Serve the HTTP API and the chat page in one process."""
+    from assistant.serve import serve as run
+
+    run(host=host, port=port, settings=_settings())
+
+
+@app.command(name="eval")
+def eval_(
+    cases: Annotated[Path | None, typer.Option(help="Cases file (YAML or JSONL).")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write report.md/html, plots and results.json here.")] = None,
+    generator: Annotated[str | None, typer.Option(help="Generator to evaluate (extractive or openai).")] = None,
+    url: Annotated[str | None, typer.Option(help="Evaluate a running server's HTTP API instead.")] = None,
+    thresholds: Annotated[str | None, typer.Option(help="JSON file or inline JSON of metric thresholds.")] = None,
+    baseline: Annotated[bool, typer.Option(help="Hold to evals/baseline.json instead of the goals.")] = False,
+) -> None:
+    """Run the answer-eval suite; exit 1 when a threshold is missed."""
+    from evals.runner import main
+
+    gates: Any = thresholds
+    if thresholds and thresholds.strip().startswith("{"):
+        gates = json.loads(thresholds)
+    if baseline:
+        gates = Path(__file__).resolve().parents[1] / "evals" / "baseline.json"
+    settings = None if url else _settings()
+    raise typer.Exit(main(cases, report, generator, url, None, gates, settings, console))
+
+
+if __name__ == "__main__":
+    app()
