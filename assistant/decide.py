@@ -174,7 +174,9 @@ def decide(question: str, history_text: str, index: SpanIndex, query: np.ndarray
     label, reason = choose_label(now, before)
     topics = now.uncovered
     hard = [t for t in topics if t in HARD_TOPICS]
-    if hard or (topics and not now.situation and not now.when_model):
+    # Owning footage is not a need the page answers: "can Ray 3 add music to my video?" asks about audio.
+    covered_need = now.transform or now.invent or now.no_footage or now.use_both or now.when_model
+    if hard or (topics and not covered_need):
         return Decision("none", True, uncovered=topics, reason=f"not covered: {', '.join(topics)}")
     if not now.domain and not now.situation and not now.sequence and not (before and before.situation):
         return Decision("none", True, reason="not about choosing a video model")
