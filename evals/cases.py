@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -88,12 +89,28 @@ def parse_cases(raw: Any, origin: str = "<cases>") -> list[EvalCase]:
     return cases
 
 
+def _parse_jsonl(text: str, origin: str) -> list[Any]:
+    rows: list[Any] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise CaseFileError(f"{origin}: line {number} is not valid JSON: {exc.msg}") from None
+    return rows
+
+
 def load_cases(path: Path | str | None = None) -> list[EvalCase]:
+    """Cases from YAML (default: the packaged cases.yaml) or JSONL (one case per line, by suffix)."""
     source = Path(path) if path is not None else DEFAULT_CASES_PATH
     try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+        text = source.read_text(encoding="utf-8")
     except OSError as exc:
         raise CaseFileError(f"cannot read cases file {source}: {exc.strerror}") from None
+    if source.suffix.lower() == ".jsonl":
+        return parse_cases(_parse_jsonl(text, str(source)), origin=str(source))
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise CaseFileError(f"{source}: not valid YAML: {exc}") from None
     return parse_cases(raw, origin=str(source))

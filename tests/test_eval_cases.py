@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -86,3 +87,12 @@ def test_file_errors_are_clear(tmp_path: Path) -> None:
     empty.write_text("cases: []\n", encoding="utf-8")
     with pytest.raises(CaseFileError, match="non-empty list"):
         load_cases(empty)
+
+
+def test_jsonl_cases_load(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text(json.dumps(_case()) + "\n\n" + json.dumps(_case(id="c2")) + "\n", encoding="utf-8")
+    assert [c.id for c in load_cases(path)] == ["c1", "c2"]
+    path.write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(CaseFileError, match="line 1 is not valid JSON"):
+        load_cases(path)
