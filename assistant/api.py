@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -129,7 +129,7 @@ def _error(status: int, message: str, kind: str, param: str | None = None, **ext
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def _pump(it: Iterator[str | Answer]) -> AsyncIterator[str | Answer]:
+async def _pump(it: Iterator[str | Answer]) -> AsyncGenerator[str | Answer, None]:
     """Run the answer generator to completion in a worker thread, handing pieces over through a queue.
 
     `Assistant.ask_stream` holds the assistant's lock while it is suspended between pieces; driving it

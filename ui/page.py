@@ -6,7 +6,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from assistant.errors import RayAdvisorError
 from assistant.schema import Answer
@@ -147,7 +147,7 @@ def build_page(get_bot: Callable[[], Assistant], settings: Settings) -> gr.Block
         chatbot.clear(lambda: (_new_session(), EMPTY_BADGE, EMPTY_SOURCES), None, [session, badge, sources])
     # Set on purpose: Gradio's default of one event at a time would make each visitor wait for the others.
     demo.queue(default_concurrency_limit=settings.page_concurrency)
-    return demo
+    return cast("gr.Blocks", demo)
 
 
 def mount_page(app: FastAPI, path: str = "/") -> FastAPI:
@@ -156,4 +156,5 @@ def mount_page(app: FastAPI, path: str = "/") -> FastAPI:
 
     demo = build_page(app.state.holder.get, app.state.settings)
     # No allowed_paths: the page serves nothing from disk beyond Gradio's own assets.
-    return gr.mount_gradio_app(app, demo, path=path, css=PAGE_CSS, footer_links=["api"], show_error=False)
+    mounted = gr.mount_gradio_app(app, demo, path=path, css=PAGE_CSS, footer_links=["api"], show_error=False)
+    return cast("FastAPI", mounted)
