@@ -214,10 +214,25 @@ def test_malformed_reply_raises_generator_error(fake_llm: FakeOpenAIServer, cont
         generator(fake_llm).generate(QUESTION, PASSAGES, DECISION)
 
 
-def test_malformed_http_body_raises_generator_error(fake_llm: FakeOpenAIServer) -> None:
-    fake_llm.script(Behaviour(raw_body="<html>502 bad gateway</html>"))
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html>502 bad gateway</html>",
+        '{"error": {"message": "model not loaded"}}',
+        '{"choices": []}',
+        '{"choices": [{"index": 0, "message": {"role": "assistant", "content": null}}]}',
+    ],
+    ids=["html", "error-object", "no-choices", "null-content"],
+)
+@pytest.mark.parametrize("mode", ["generate", "stream"])
+def test_malformed_http_body_raises_generator_error(fake_llm: FakeOpenAIServer, body: str, mode: str) -> None:
+    fake_llm.script(Behaviour(raw_body=body))
+    gen = generator(fake_llm)
     with pytest.raises(GeneratorError):
-        generator(fake_llm).generate(QUESTION, PASSAGES, DECISION)
+        if mode == "generate":
+            gen.generate(QUESTION, PASSAGES, DECISION)
+        else:
+            run_stream(gen)
 
 
 def test_slow_server_times_out_as_generator_error(fake_llm: FakeOpenAIServer) -> None:

@@ -318,7 +318,9 @@ def _describe(exc: BaseException, timeout: float, base_url: str) -> str:
         if isinstance(seen, openai.APIStatusError):
             return f"HTTP {seen.status_code} from {base_url}: {str(seen.message)[:160]}"
         seen = seen.__cause__ or seen.__context__
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
+    # Anything else was raised while reading a 200 response (a non-JSON body, no choices, an error
+    # object where a completion should be): the server's reply is unusable.
+    return f"malformed reply: {type(exc).__name__}: {str(exc)[:200]}"
 
 
 def _chunk_text(content: Any) -> str:
@@ -384,10 +386,17 @@ class OpenAIGenerator:
             )
         return self._llm
 
+    def _setup(self) -> Any:
+        try:
+            return self._client()
+        except Exception as exc:  # e.g. langchain-openai missing or rejecting a setting
+            raise GeneratorError(f"cannot set up the OpenAI client: {type(exc).__name__}: {exc}") from exc
+
     def generate(self, question: str, passages: list[Passage], decision: Decision) -> Draft:
         messages = build_messages(question, passages, decision)
+        llm = self._setup()
         try:
-            message = self._client().invoke(messages)
+            message = llm.invoke(messages)
             text = _chunk_text(message.content)
         except GeneratorError:
             raise
@@ -404,8 +413,9 @@ class OpenAIGenerator:
         guard = guard_for(passages, decision)
         pieces: list[str] = []
         streamed: list[str] = []
+        llm = self._setup()
         try:
-            for chunk in self._client().stream(messages):
+            for chunk in llm.stream(messages):
                 piece = _chunk_text(chunk.content)
                 if not piece:
                     continue
