@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -30,8 +29,9 @@ class Assistant:
         vectors = np.asarray(store.embedder(texts)) if texts else np.zeros((0, 384))
         self.pipeline = Pipeline(retriever, SpanIndex(retriever.passages, vectors),
                                  make_generator(self.generator_name, settings), QuoteVerifier(settings.corpus_dir))
+        # No assistant-wide lock: the embedding model serialises its own encodes, BM25 and the span index
+        # are read-only after start, and the verifier locks its cache; a slow LLM stream blocks no one.
         self._chain = self.pipeline.chain()
-        self._lock = threading.Lock()  # the embedding model and BM25 are shared; answers take ~50 ms
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, generator: str | None = None) -> Assistant:
@@ -63,15 +63,13 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[Any] | None = None) -> Answer:
         question, turns = self.validate(question, history)
-        with self._lock:
-            state = self._chain.invoke(State(question, turns))
-            return self.pipeline.answer(state)
+        state = self._chain.invoke(State(question, turns))
+        return self.pipeline.answer(state)
 
     def ask_stream(self, question: str, history: Sequence[Any] | None = None) -> Iterator[str | Answer]:
         """Text pieces as they are written, then the final verified Answer (authoritative) last."""
         question, turns = self.validate(question, history)
-        with self._lock:
-            yield from self.pipeline.stream(State(question, turns))
+        yield from self.pipeline.stream(State(question, turns))
 
     # -- about the index ---------------------------------------------------------------------------
     def chunk_count(self) -> int:
