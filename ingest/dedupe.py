@@ -6,18 +6,27 @@ sentences fold into the richer chunk that already holds them rather than the oth
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from assistant.text import dedupe_key, tokens
 from ingest.chunk import Chunk
 
 NEAR_DUPLICATE_JACCARD = 0.85
 
 
+@lru_cache(maxsize=65536)
+def _token_set(text: str) -> frozenset[str]:
+    return frozenset(tokens(text))
+
+
 def _similar(a: str, b: str) -> bool:
     if a == b:
         return True
-    ta, tb = set(tokens(a)), set(tokens(b))
+    ta, tb = _token_set(a), _token_set(b)  # cached: every pair is compared, each text tokenised once
     if not ta or not tb:
         return False
+    if min(len(ta), len(tb)) < NEAR_DUPLICATE_JACCARD * max(len(ta), len(tb)):
+        return False  # the Jaccard index is at most |smaller| / |larger|
     return len(ta & tb) / len(ta | tb) >= NEAR_DUPLICATE_JACCARD
 
 
@@ -34,7 +43,7 @@ def deduplicate(chunks: list[Chunk]) -> list[Chunk]:
 
     for _, chunk in ranked:
         key = dedupe_key(chunk.text)
-        same = by_key.get(key) or next((c for c in kept if _similar(dedupe_key(c.text), key)), None)
+        same = by_key.get(key) or next((c for k, c in by_key.items() if _similar(k, key)), None)
         if same is not None:
             _add_source(same, chunk.source)
             continue

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.schema import Span
 from assistant.settings import Settings
 from assistant.store import Store
 from assistant.text import dedupe_key, normalise_ws
@@ -327,7 +328,8 @@ def write_bad_files(corpus: Path) -> None:
 
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADVISOR_")}
-    env.update(RAY_ADVISOR_CORPUS_DIR=str(tmp_path / "corpus"), RAY_ADVISOR_CHROMA_PATH=str(tmp_path / "chroma"))
+    env.update(RAY_ADVISOR_CORPUS_DIR=str(tmp_path / "corpus"),
+               RAY_ADVISOR_CHROMA_PATH=str(tmp_path / "chroma"))
     exe = Path(sys.executable).with_name("ray-advisor")
     return subprocess.run([str(exe), "ingest", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
@@ -375,3 +377,17 @@ def test_cli_warns_about_each_bad_file_and_fails_cleanly_without_good_ones(tmp_p
     for name in BAD:
         assert name in err
     assert "Traceback" not in run.stderr + run.stdout
+
+
+def test_near_duplicates_fold_and_distinct_passages_do_not() -> None:
+    def prose(text: str, source: str, order: int) -> Chunk:
+        return Chunk(text=text, source=source, section="Notes", kind="prose", order=order,
+                     spans=[Span(text=text, stance="none", label="")])
+
+    base = ("The grade keeps the original timing of the take while the street lights shift to a warmer "
+            "tone and the reflections on the wet road follow the new light source across the frame")
+    near = base.replace("warmer", "softer")  # one word in 32: Jaccard above 0.85
+    short = " ".join(base.split()[:20])  # a shorter passage: well under 0.85 of the words
+    kept = deduplicate([prose(base, "a.txt", 0), prose(near, "b.txt", 0), prose(short, "c.txt", 0),
+                        prose("Something else entirely about crowd extras.", "d.txt", 0)])
+    assert [c.sources for c in kept] == [["a.txt", "b.txt"], ["c.txt"], ["d.txt"]]

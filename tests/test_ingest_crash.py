@@ -25,7 +25,7 @@ def generate_notes(folder: Path) -> int:
     """Many distinct long passages (no two alike, so none are de-duplicated): seconds of embedding."""
     folder.mkdir()
     rng = random.Random(20261122)
-    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "dro", "fen", "gal", "hur", "bex"]
+    syllables = "ka lo mi ne ru sa ti vo ze pa dro fen gal hur bex".split()
     vocab = sorted({"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(6000)})
     for i in range(GENERATED_FILES):
         parts = [f"# Shoot log {i}\n"]
@@ -44,7 +44,8 @@ def test_sigkill_mid_ingest_leaves_the_previous_index_answering(tmp_path: Path) 
     generated = generate_notes(tmp_path / "extra")
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADVISOR_")}
-    env.update(RAY_ADVISOR_CORPUS_DIR=str(settings.corpus_dir), RAY_ADVISOR_CHROMA_PATH=str(settings.chroma_path))
+    env.update(RAY_ADVISOR_CORPUS_DIR=str(settings.corpus_dir),
+               RAY_ADVISOR_CHROMA_PATH=str(settings.chroma_path))
     exe = Path(sys.executable).with_name("ray-advisor")
     proc = subprocess.Popen([str(exe), "ingest", "--rebuild", str(tmp_path / "extra")], cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
