@@ -35,6 +35,8 @@ chromium:
 	    || echo "warning: chromium is not installed; the browser test will be skipped"; }
 
 test: install chromium
+	$(BIN)/ruff check assistant ingest ui evals tests
+	$(BIN)/mypy
 	$(PY) -m pytest -q
 
 eval: ingest

@@ -36,8 +36,8 @@ NEGATED_FOOTAGE = [
 HAS_FOOTAGE = [
     re.compile(rf"\b(?:i|we|i've|we've|you|they|client|team|already)\s+(?:\w+\s+){{0,2}}{_HAVE_VERB}\s+"
                rf"(?:\w+\s+){{0,4}}{_FOOTAGE_NOUN}\b"),
-    re.compile(rf"\b(?:i|we|they|you|already|was|were|been|is|are|client)\s+(?:already\s+)?"
-               rf"(?:filmed|shot|recorded|captured|cut|edited)\b"),
+    re.compile(r"\b(?:i|we|they|you|already|was|were|been|is|are|client)\s+(?:already\s+)?"
+               r"(?:filmed|shot|recorded|captured|cut|edited)\b"),
     re.compile(rf"\b(?:my|our|their|this|existing|the source|source|original|raw|filmed|recorded|live[- ]action)"
                rf"\s+(?:\w+\s+){{0,2}}{_FOOTAGE_NOUN}\b"),
     re.compile(r"\b(?:footage|source clip|source video|source take|existing clip|existing video|already exists|"
@@ -51,7 +51,8 @@ TRANSFORM = re.compile(
     r"location|time of day)|chang\w* (?:the |its |their |our |my )?(?:look|style|lighting|environment|background|"
     r"setting|weather|season|product|location|time of day|vibe|mood|color|colou?r grade)|keep\w* (?:it|them|that|"
     r"the (?:acting|performance|timing|motion|camera|pacing|framing|blocking|edit))|as (?:filmed|shot|recorded)|"
-    r"stay\w* (?:exactly )?(?:as|the same|close)|intact|unchanged|swap\w*|replace\w* (?:the )?(?:product|background|bottle|logo|can|package)|"
+    r"stay\w* (?:exactly )?(?:as|the same|close)|intact|unchanged|swap\w*|"
+    r"replace\w* (?:the )?(?:product|background|bottle|logo|can|package)|"
     r"product swap|locali[sz]\w*|translat\w*|dub\w*|market versions?|(?:other|new|different) markets?|"
     r"regional versions?|new environments?|keep(?:ing)? (?:the )?(?:timing|motion|performance|camera|pacing|"
     r"duration|cut|edit|continuity)|preserv\w*|continuity|keyframes?|adherence|locks?|video[- ]to[- ]video|"
@@ -90,7 +91,8 @@ FACTUAL = re.compile(
     r"give|provide|preserve|support|handle|mean|means|strength|strong|value|control|features?|inputs?|"
     r"goal|style|use|locks?|keyframes?|adherence|continuity|difference)\b")
 # "What does Ray 3.2 preserve?": a question about a model's properties, not the user's situation.
-ABOUT_MODEL = re.compile(r"^(?:what|how|which (?:[\w.]+ ){0,3}(?:features?|controls?|inputs?|tools?)|does|do|can|tell me|"
+ABOUT_MODEL = re.compile(r"^(?:what|how|which (?:[\w.]+ ){0,3}(?:features?|controls?|inputs?|tools?)|does|do|can|"
+                         r"tell me|"
                          r"describe|explain|list)\b(?!.*\b(?:better|worse|stronger|than|or ray)\b)")
 PERSONAL = re.compile(r"\b(?:i|we|my|our|me|us|i'm|we're|i've|we've|i'd|we'd|mine|ours)\b")
 GREETING = re.compile(r"^(?:hi|hello|hey|thanks|thank you|ok|okay|cool|great)\b[\s!.?]*$")

@@ -9,9 +9,10 @@ import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import assistant.offline  # noqa: F401  (before sentence-transformers reads the environment)
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
+
+import assistant.offline  # noqa: F401  (before sentence-transformers reads the environment)
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -24,7 +24,8 @@ class Settings(BaseSettings):
     chroma_path: Path = Path(".ray-advisor/chroma")
     chroma_host: str | None = None
     chroma_port: int = Field(default=8000, ge=1, le=65535)
-    collection: str = Field(default="ray-advisor", min_length=3, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$")
+    collection: str = Field(default="ray-advisor", min_length=3, max_length=50,
+                            pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$")
     embedding_model: str = ""  # empty: the packaged all-MiniLM-L6-v2
     top_k: int = Field(default=8, ge=1, le=50)
     generator: Literal["extractive", "openai"] = "extractive"

@@ -106,8 +106,8 @@ class Store:
     # -- reading -----------------------------------------------------------------------------------
     def passages(self, collection: Collection | None = None) -> list[Passage]:
         collection = collection or self.require_active()
-        got = collection.get(include=["documents", "metadatas"])  # type: ignore[list-item]
-        out = [to_passage(cid, doc or "", meta or {})
+        got = collection.get(include=["documents", "metadatas"])
+        out = [to_passage(cid, doc or "", dict(meta or {}))
                for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)]
         return sorted(out, key=lambda p: (p.sources[0] if p.sources else "", p.chunk_id))
 
@@ -119,7 +119,8 @@ class Store:
         k = min(k, collection.count())
         if k <= 0:
             return []
-        got = collection.query(query_embeddings=[embedding], n_results=k, include=["distances"])  # type: ignore[list-item]
+        got = collection.query(query_embeddings=[embedding], n_results=k,  # type: ignore[arg-type]
+                               include=["distances"])
         distances = (got["distances"] or [[]])[0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], distances, strict=True)]
 

@@ -148,8 +148,8 @@ class _Builder:
     def prose(self, heading: str, paragraph: str) -> None:
         sentences = split_sentences(paragraph)
         group: list[str] = []
-        for sentence in sentences + [""]:
-            if sentence and (not group or _words(" ".join(group + [sentence])) <= MAX_PROSE_WORDS):
+        for sentence in [*sentences, ""]:
+            if sentence and (not group or _words(" ".join([*group, sentence])) <= MAX_PROSE_WORDS):
                 group.append(sentence)
                 continue
             body = " ".join(group)
@@ -207,7 +207,7 @@ def _lists(b: _Builder, run: list[str]) -> None:
     if len(run) == 1:
         b.prose("", run[0])
         return
-    heading, items = "", []
+    heading, items = "", list[str]()
     for text in run:
         if _LIST_HEADING.match(text) and (models_named(text) or re.search(r"\bboth\b", text, re.I)):
             if items or heading:

@@ -70,7 +70,7 @@ def run_ingest(settings: Settings, paths: Iterable[Path] | None = None, rebuild:
                               {s: paths_by_name[s] for s in c.sources}, cid) for cid, c in wanted.items()}
     existing: dict[str, dict[str, Any]] = {}
     if old is not None:
-        got = old.get(include=["metadatas"])  # type: ignore[list-item]
+        got = old.get(include=["metadatas"])
         existing = {cid: dict(m or {}) for cid, m in zip(got["ids"], got["metadatas"] or [], strict=True)}
     keep = [cid for cid in wanted if cid in existing]
     new = [cid for cid in wanted if cid not in existing]
@@ -88,13 +88,13 @@ def run_ingest(settings: Settings, paths: Iterable[Path] | None = None, rebuild:
     target = store.new_collection()
     if keep:  # carry stored embeddings over: unchanged text is never embedded twice
         assert old is not None
-        got = old.get(ids=keep, include=["embeddings", "documents"])  # type: ignore[list-item]
-        target.add(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],  # type: ignore[arg-type]
+        got = old.get(ids=keep, include=["embeddings", "documents"])
+        target.add(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
                    metadatas=[metas[cid] for cid in got["ids"]])
     for start in range(0, len(new), EMBED_BATCH):
         batch = new[start:start + EMBED_BATCH]
         texts = [wanted[cid].text for cid in batch]
-        target.add(ids=batch, documents=texts, embeddings=store.embedder(texts),  # type: ignore[arg-type]
+        target.add(ids=batch, documents=texts, embeddings=store.embedder(texts),
                    metadatas=[metas[cid] for cid in batch])
         if progress:
             progress(min(start + EMBED_BATCH, len(new)), len(new))

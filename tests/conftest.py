@@ -24,7 +24,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def make_settings(base: Path, **overrides: object) -> "Settings":  # noqa: F821
+def make_settings(base: Path, **overrides: object) -> Settings:  # noqa: F821
     from assistant.settings import load_settings
 
     values: dict[str, object] = {
@@ -48,12 +48,12 @@ def ingested_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ingested_settings(ingested_dir: Path) -> "Settings":  # noqa: F821
+def ingested_settings(ingested_dir: Path) -> Settings:  # noqa: F821
     return make_settings(ingested_dir)
 
 
 @pytest.fixture(scope="session")
-def bot(ingested_settings: "Settings") -> Iterator["Assistant"]:  # noqa: F821
+def bot(ingested_settings: Settings) -> Iterator[Assistant]:  # noqa: F821
     from assistant import Assistant
 
     yield Assistant.from_settings(ingested_settings)

@@ -24,4 +24,4 @@ def make_generator(name: str, settings: Settings) -> Generator:
     raise ValueError(f"unknown generator {name!r}; choose one of {', '.join(GENERATOR_NAMES)}")
 
 
-__all__ = ["Decision", "Draft", "Generator", "Support", "GENERATOR_NAMES", "make_generator"]
+__all__ = ["GENERATOR_NAMES", "Decision", "Draft", "Generator", "Support", "make_generator"]

@@ -76,6 +76,5 @@ class ExtractiveGenerator:
 
     def stream(self, question: str, passages: list[Passage], decision: Decision) -> Iterator[str | Draft]:
         draft = self.generate(question, passages, decision)
-        for line in draft.answer.splitlines(keepends=True):
-            yield line
+        yield from draft.answer.splitlines(keepends=True)
         yield draft
