@@ -139,8 +139,7 @@ class Pipeline:
 
     def _verified(self, state: State, draft: Draft | None) -> Draft:
         assert draft is not None and state.decision is not None
-        known = {p.chunk_id: p for p in self.retriever.passages}
-        kept, dropped = self.verifier.verify(draft.citations, known)
+        kept, dropped = self.verifier.verify(draft.citations, self.retriever.by_id)
         if dropped:
             log.warning("dropped %d quote(s) not found verbatim: %s", len(dropped), [c.quote[:60] for c in dropped])
         draft.citations = kept

@@ -30,6 +30,7 @@ class IndexedSpan:
     span: Span
     passage: Passage
     vector: np.ndarray
+    terms: frozenset[str]  # its content words, computed once rather than per question
 
 
 class SpanIndex:
@@ -40,7 +41,8 @@ class SpanIndex:
         row = 0
         for passage in passages:
             for span in passage.spans:
-                self.items.append(IndexedSpan(span, passage, vectors[row]))
+                terms = frozenset(content_terms(span.text + " " + span.label))
+                self.items.append(IndexedSpan(span, passage, vectors[row], terms))
                 row += 1
 
     @staticmethod
@@ -57,8 +59,7 @@ class SpanIndex:
             if item.span.text == item.passage.heading and item.passage.kind == "faq":
                 continue  # the FAQ's question is not evidence for its answer
             score = float(np.dot(query, item.vector))
-            terms = set(lexical_tokens(item.span.text + " " + item.span.label)) - _GENERIC
-            score += 0.2 * len(question_terms & terms)
+            score += 0.2 * len(question_terms & item.terms)
             rank = retrieved.get(item.passage.chunk_id)
             score += 0.08 / (1 + rank) if rank is not None else 0.0
             out.append((score, item))
@@ -140,7 +141,7 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
 
 def _covers(terms: set[str], ranked: list[tuple[float, IndexedSpan]]) -> bool:
     """At least half of what the question asks about appears in the best spans."""
-    found = set().union(*(content_terms(i.span.text + " " + i.span.label) for _, i in ranked))
+    found = set().union(*(i.terms for _, i in ranked))
     return len(terms & found) * 2 >= len(terms)
 
 
