@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,44 +42,46 @@ def _line_with(term: str, text: str) -> str:
     return next(line.strip() for line in text.splitlines() if term.casefold() in line.casefold())
 
 
+def outcome_for(case: EvalCase, **got: Any) -> Outcome:
+    """An Outcome for the case, with what the assistant 'returned' given as keywords."""
+    return Outcome(
+        case_id=case.id,
+        category=case.category,
+        question=case.question,
+        expected_labels=tuple(case.labels),
+        expected_abstain=case.abstain,
+        expected_sections=tuple(case.sections),
+        must_mention=tuple(case.must_mention),
+        **got,
+    )
+
+
 def right_outcome(case: EvalCase, corpus: dict[str, str]) -> Outcome:
     doc = corpus[MAIN_DOC]
     terms = case.must_mention or ["Ray 3.2"]
     quotes = [_line_with(term, doc) for term in terms]
     section = case.sections[0] if case.sections else "FAQ"
     answer = "The documents do not say." if case.abstain else "Use **Ray 3.2**.\n\n" + "\n".join(quotes)
-    return Outcome(
-        case_id=case.id,
-        category=case.category,
-        question=case.question,
-        expected_labels=tuple(case.labels),
-        expected_abstain=case.abstain,
+    return outcome_for(
+        case,
         got_label=case.labels[0],
         got_abstained=case.abstain,
         answer=answer,
         citations=() if case.abstain else tuple(CitedQuote(MAIN_DOC, section, q) for q in quotes),
-        expected_sections=tuple(case.sections),
-        must_mention=tuple(case.must_mention),
         latency_ms=10.0,
     )
 
 
 def wrong_outcome(case: EvalCase) -> Outcome:
     wrong_label = next(label for label in LABELS if label not in case.labels)
-    return Outcome(
-        case_id=case.id,
-        category=case.category,
-        question=case.question,
-        expected_labels=tuple(case.labels),
-        expected_abstain=case.abstain,
+    return outcome_for(
+        case,
         got_label=wrong_label,
         got_abstained=False,
         answer="This one is best. It renders in 8K at 120 frames per second on any laptop.",
         citations=(
             CitedQuote(MAIN_DOC, "Pricing", "It renders in 8K at 120 frames per second on any laptop."),
         ),
-        expected_sections=tuple(case.sections),
-        must_mention=tuple(case.must_mention),
         latency_ms=900.0,
     )
 
