@@ -46,8 +46,9 @@ lint: install
 	$(BIN)/ruff check assistant ingest ui evals tests
 	$(BIN)/mypy
 
+# One table: Ray Advisor (fp32 and int8 question encoders) beside a plain LangChain RAG, same run.
 bench: ingest
-	$(PY) scripts/bench_ask.py
+	$(PY) scripts/bench.py
 
 clean:
 	rm -rf .ray-advisor eval-report .pytest_cache .mypy_cache .ruff_cache

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -66,6 +66,9 @@ class AdvisorHolder:
 
     def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
         self.settings, self._bot, self._lock = settings, assistant, threading.Lock()
+
+    def ready(self) -> Assistant | None:
+        return self._bot
 
     def get(self) -> Assistant:
         if self._bot is None:
@@ -269,16 +272,20 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                                          headers={"WWW-Authenticate": "Bearer"})
 
     async def get_bot() -> Assistant:
-        return await run_in_threadpool(holder.get)
+        bot = holder.ready()
+        # Built once: after the first request (or the warm-up before listening) no thread hop is needed.
+        return bot if bot is not None else await run_in_threadpool(holder.get)
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
 
     @v1.post("/ask", response_model=Answer)
-    async def ask(req: AskRequest) -> Answer:
+    async def ask(req: AskRequest) -> Response:
         history = [t.model_dump() for t in req.history]
         check_input(settings, req.question, history)
         bot = await get_bot()
-        return await run_in_threadpool(bot.ask, req.question, history)
+        answer: Answer = await run_in_threadpool(bot.ask, req.question, history)
+        # Already a validated Answer: serialise it once, rather than have FastAPI validate it again.
+        return Response(answer.model_dump_json(), media_type="application/json")
 
     @v1.post("/chat/completions", response_model=None)
     async def chat_completions(req: ChatRequest) -> dict[str, Any] | StreamingResponse:

@@ -9,10 +9,9 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.condense import Condensed, condense
 from assistant.decide import SpanIndex, decide
@@ -24,7 +23,11 @@ from assistant.schema import Answer, Passage
 from assistant.text import normalise_ws
 from assistant.verify import QuoteVerifier
 
+if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
+
 log = logging.getLogger("ray_advisor")
+STEPS = ("condense", "retrieve", "decide", "compose", "verify")
 
 
 @dataclass
@@ -85,12 +88,21 @@ class Pipeline:
 
     # -- the chain ---------------------------------------------------------------------------------
     def runnables(self) -> dict[str, Runnable[State, State]]:
-        steps = ("condense", "retrieve", "decide", "compose", "verify")
-        return {name: RunnableLambda(getattr(self, name)).with_config(run_name=name) for name in steps}
+        # Imported here: langchain_core costs ~0.6 s to import, which the CLI's `ask` would pay for nothing.
+        from langchain_core.runnables import RunnableLambda
+
+        return {name: RunnableLambda(getattr(self, name)).with_config(run_name=name) for name in STEPS}
 
     def chain(self) -> Runnable[State, State]:
+        """The same steps as an LCEL chain, for composing with other LangChain runnables (callbacks,
+        tracing). `run` does the same work without LCEL's per-step callback and config overhead."""
         r = self.runnables()
         return r["condense"] | r["retrieve"] | r["decide"] | r["compose"] | r["verify"]
+
+    def run(self, state: State, steps: tuple[str, ...] = STEPS) -> State:
+        for name in steps:
+            state = getattr(self, name)(state)
+        return state
 
     def answer(self, state: State) -> Answer:
         assert state.draft is not None and state.condensed is not None
@@ -101,8 +113,7 @@ class Pipeline:
                       generator=d.generator, standalone_question=state.condensed.standalone)
 
     def stream(self, state: State) -> Iterator[str | Answer]:
-        r = self.runnables()
-        state = (r["condense"] | r["retrieve"] | r["decide"]).invoke(state)
+        state = self.run(state, ("condense", "retrieve", "decide"))
         t0 = time.perf_counter()
         assert state.decision is not None
         draft: Draft | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,6 +53,7 @@ def ingest(
     from rich.progress import Progress
 
     from assistant.errors import RayAdvisorError
+    from assistant.store import Store
     from ingest.pipeline import run_ingest
 
     settings = _settings()
@@ -61,9 +63,12 @@ def ingest(
     if not settings.corpus_dir.is_dir():
         _fail(f"RAY_ADVISOR_CORPUS_DIR: {settings.corpus_dir} is not a folder")
     try:
+        started = time.perf_counter()
+        store = Store(settings)  # imports chromadb and opens the index (or connects to the server)
+        opened = time.perf_counter() - started
         with Progress(console=errors, transient=True) as bar:
             task = bar.add_task("embedding", total=None)
-            report = run_ingest(settings, paths, rebuild=rebuild,
+            report = run_ingest(settings, paths, rebuild=rebuild, store=store,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
     except (RayAdvisorError, ValueError) as exc:
         _fail(str(exc), code=1)
@@ -71,7 +76,8 @@ def ingest(
         errors.print(f"[yellow]warning:[/yellow] skipped {skipped.path}: {skipped.reason}", highlight=False)
     console.print(f"{report.added} added, {report.updated} updated, {report.removed} removed, "
                   f"{report.unchanged} unchanged ({report.chunks_stored} chunks from {len(report.files)} files, "
-                  f"{report.chunks_before_dedupe} before de-duplication) in {report.seconds:.2f} s")
+                  f"{report.chunks_before_dedupe} before de-duplication) in {report.seconds:.2f} s "
+                  f"(+ {opened:.2f} s to open the index)")
 
 
 @app.command()
@@ -137,11 +143,14 @@ def chat() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 7860,
+    workers: Annotated[int, typer.Option(
+        help="Worker processes. 1: the API and the chat page. N > 1: the API on N processes (use both cores; "
+             "the page is then served by a separate one-worker `serve`).", min=1, max=64)] = 1,
 ) -> None:
-    """Serve the HTTP API and the chat page in one process."""
+    """Serve the HTTP API and the chat page (one worker), or the API on N worker processes."""
     from assistant.serve import serve as run
 
-    run(host=host, port=port, settings=_settings())
+    run(host=host, port=port, settings=_settings(), workers=workers)
 
 
 @app.command(name="eval")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -19,19 +21,50 @@ from assistant.store import Store
 from assistant.verify import QuoteVerifier
 
 
+def span_vectors(store: Store, texts: list[str]) -> np.ndarray:
+    """The span index's vectors, from the question encoder, so spans and questions share one space.
+
+    Encoding every span takes seconds at start; the vectors are kept beside the ONNX export, keyed by the
+    encoder file and the exact span texts, so a start with an unchanged index reads them in a millisecond.
+    """
+    import hashlib
+
+    encoder = store.question_encoder
+    if not texts:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
+    stat = encoder.model_file.stat()
+    digest = hashlib.sha256(f"{encoder.model_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\0")
+    cache = encoder.model_file.parent / "cache" / f"spans-{digest.hexdigest()[:24]}.npy"
+    try:
+        vectors = np.load(cache, allow_pickle=False)
+        if vectors.shape == (len(texts), encoder.dim):
+            return np.asarray(vectors, dtype=np.float32)
+    except (OSError, ValueError):
+        pass
+    vectors = encoder.embed(texts)
+    try:  # a read-only model dir only costs the cache
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.stem}.{os.getpid()}.{threading.get_ident()}.npy")
+        np.save(tmp, vectors, allow_pickle=False)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return vectors
+
+
 class Assistant:
     def __init__(self, settings: Settings, store: Store, generator_name: str | None = None) -> None:
         self.settings = settings
         self.store = store
         self.generator_name = generator_name or settings.generator
         retriever = HybridRetriever(store, settings.top_k)
-        texts = SpanIndex.texts(retriever.passages)
-        vectors = np.asarray(store.embedder(texts)) if texts else np.zeros((0, 384))
+        vectors = span_vectors(store, SpanIndex.texts(retriever.passages))
         self.pipeline = Pipeline(retriever, SpanIndex(retriever.passages, vectors),
                                  make_generator(self.generator_name, settings), QuoteVerifier(settings.corpus_dir))
-        # No assistant-wide lock: the embedding model serialises its own encodes, BM25 and the span index
-        # are read-only after start, and the verifier locks its cache; a slow LLM stream blocks no one.
-        self._chain = self.pipeline.chain()
+        # No assistant-wide lock: the ONNX session is thread-safe, BM25 and the span index are read-only
+        # after start, and the verifier locks its cache; a slow LLM stream blocks no one.
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, generator: str | None = None) -> Assistant:
@@ -63,7 +96,7 @@ class Assistant:
 
     def ask(self, question: str, history: Sequence[Any] | None = None) -> Answer:
         question, turns = self.validate(question, history)
-        state = self._chain.invoke(State(question, turns))
+        state = self.pipeline.run(State(question, turns))
         return self.pipeline.answer(state)
 
     def ask_stream(self, question: str, history: Sequence[Any] | None = None) -> Iterator[str | Answer]:

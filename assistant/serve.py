@@ -1,8 +1,19 @@
-"""`serve()`: the API and the Gradio page in one uvicorn process (what `ray-advisor serve` runs)."""
+"""`serve()`: what `ray-advisor serve` runs.
+
+One worker (the default): the API and the Gradio page in one uvicorn process. `--workers N`: N uvicorn
+worker processes sharing the port, each building its app with `worker_app()` (an app factory), so both
+cores answer at once. Every worker loads the index and the ONNX encoder once, before it accepts a
+connection. The chat page is served by one process only: Gradio keeps each browser session's queue in
+the memory of the process that started it, and with several workers the page's follow-up requests would
+land on processes that do not know the session. Run the page on its own (`ray-advisor serve`, one
+worker, another port) beside a `--workers N` API.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -12,6 +23,7 @@ if TYPE_CHECKING:
     from assistant.settings import Settings
 
 log = logging.getLogger("ray_advisor.serve")
+_PAGE_ENV = "RAY_ADVISOR_SERVE_PAGE"  # read by worker processes: mount the page ("1") or not ("0")
 
 
 def build_app(
@@ -32,17 +44,57 @@ def build_app(
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, settings: Settings | None = None) -> None:
-    import uvicorn
-
+def _warm(app: FastAPI) -> None:
     from assistant.errors import IndexMissingError
-    from assistant.settings import load_settings
 
-    settings = settings or load_settings()  # a wrong RAY_ADVISOR_* value stops here, naming the variable
-    app = build_app(settings)
     try:
-        # Warm up before listening so the first visitor does not wait for the embedding model.
+        # Load the index and the encoder before listening, so no visitor waits for them.
         app.state.holder.get()
     except IndexMissingError as exc:
         log.warning("serving without an index (answers are 503 until it exists): %s", exc)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def worker_app() -> FastAPI:
+    """The app factory each worker process calls (`uvicorn assistant.serve:worker_app --factory`)."""
+    from assistant.settings import load_settings
+
+    app = build_app(load_settings(), page=os.environ.get(_PAGE_ENV, "0") == "1")
+    _warm(app)
+    return app
+
+
+def _export_settings(settings: Settings) -> None:
+    """Hand the parent's settings to the worker processes, which read theirs from the environment."""
+    from assistant.settings import ENV_PREFIX
+
+    for name, value in settings.model_dump(mode="json").items():
+        key = ENV_PREFIX + name.upper()
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value if isinstance(value, str) else json.dumps(value)
+
+
+def serve(host: str = "127.0.0.1", port: int = 7860, settings: Settings | None = None, workers: int = 1,
+          page: bool | None = None) -> None:
+    """Serve until interrupted. `page` defaults to True for one worker and False for several."""
+    import uvicorn
+
+    from assistant.settings import load_settings
+
+    settings = settings or load_settings()  # a wrong RAY_ADVISOR_* value stops here, naming the variable
+    page = (workers == 1) if page is None else page
+    if workers <= 1:
+        app = build_app(settings, page=page)
+        _warm(app)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    if page:
+        raise ValueError("the chat page needs a single process (Gradio keeps sessions in memory): "
+                         "serve it with --workers 1, beside the --workers N API")
+    _export_settings(settings)
+    os.environ[_PAGE_ENV] = "0"
+    log.warning("%d workers: the HTTP API only; the chat page is served by `ray-advisor serve` (one worker)",
+                workers)
+    uvicorn.run("assistant.serve:worker_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")

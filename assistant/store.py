@@ -16,9 +16,11 @@ from assistant.errors import IndexMissingError
 from assistant.schema import Passage, Span
 
 if TYPE_CHECKING:
+    import numpy as np
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
+    from assistant.onnx_encoder import OnnxEncoder
     from assistant.settings import Settings
 
 
@@ -46,7 +48,18 @@ class Store:
         self.settings = settings
         self.client = client or make_client(settings)
         self.base = settings.collection
+        # Chunks are embedded by sentence-transformers at ingest (the collection's embedding function);
+        # questions by the ONNX export of the same model, so answering never imports torch.
         self.embedder = MiniLMEmbeddings(settings.embedding_model_path())
+        self._encoder: OnnxEncoder | None = None
+
+    @property
+    def question_encoder(self) -> OnnxEncoder:
+        if self._encoder is None:
+            from assistant.encoders import question_encoder
+
+            self._encoder = question_encoder(self.settings)
+        return self._encoder
 
     # -- the pointer -------------------------------------------------------------------------------
     @property
@@ -105,21 +118,42 @@ class Store:
 
     # -- reading -----------------------------------------------------------------------------------
     def passages(self, collection: Collection | None = None) -> list[Passage]:
+        return self.snapshot(collection, embeddings=False)[0]
+
+    def snapshot(self, collection: Collection | None = None,
+                 embeddings: bool = True) -> tuple[list[Passage], np.ndarray | None]:
+        """Every chunk of the active collection, sorted, and (optionally) its stored vectors in that order."""
+        import numpy as np
+
         collection = collection or self.require_active()
-        got = collection.get(include=["documents", "metadatas"])
+        include: list[Any] = ["documents", "metadatas", *(["embeddings"] if embeddings else [])]
+        got = collection.get(include=include)
         out = [to_passage(cid, doc or "", dict(meta or {}))
                for cid, doc, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)]
-        return sorted(out, key=lambda p: (p.sources[0] if p.sources else "", p.chunk_id))
+        order = sorted(range(len(out)), key=lambda i: (out[i].sources[0] if out[i].sources else "", out[i].chunk_id))
+        passages = [out[i] for i in order]
+        if not embeddings:
+            return passages, None
+        stored = got["embeddings"]
+        if stored is None or len(stored) != len(out):
+            return passages, None
+        matrix = np.asarray(stored, dtype=np.float32).reshape(len(out), -1)[order] if out else None
+        return passages, matrix
 
     def embed_query(self, text: str) -> list[float]:
-        return [float(x) for x in self.embedder([text])[0]]
+        return [float(x) for x in self.question_encoder.embed([text])[0]]
 
-    def query(self, embedding: list[float], k: int) -> list[tuple[str, float]]:
+    def embed_questions(self, texts: list[str]) -> np.ndarray:
+        """Normalised vectors [N, dim] from the ONNX question encoder (RAY_ADVISOR_ENCODER)."""
+        return self.question_encoder.embed(texts)
+
+    def query(self, embedding: list[float] | np.ndarray, k: int) -> list[tuple[str, float]]:
         collection = self.require_active()
         k = min(k, collection.count())
         if k <= 0:
             return []
-        got = collection.query(query_embeddings=[embedding], n_results=k,  # type: ignore[arg-type]
+        vector: list[float] = [float(x) for x in embedding]
+        got = collection.query(query_embeddings=[vector], n_results=k,  # type: ignore[arg-type]
                                include=["distances"])
         distances = (got["distances"] or [[]])[0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], distances, strict=True)]

@@ -18,6 +18,7 @@ from assistant.store import Store, to_metadata
 from ingest.chunk import Chunk, chunk_document
 from ingest.dedupe import deduplicate
 from ingest.load import Skipped, load_all
+from ingest.onnx_export import ensure_encoder
 
 EMBED_BATCH = 16
 Progress = Callable[[int, int], None]  # (done, total) while embedding
@@ -57,6 +58,8 @@ def _identity(meta: dict[str, Any]) -> tuple[str, str, str]:
 def run_ingest(settings: Settings, paths: Iterable[Path] | None = None, rebuild: bool = False,
                progress: Progress | None = None, store: Store | None = None) -> IngestReport:
     started = time.perf_counter()
+    # The question encoder's ONNX export (made once per model, then a stat and a small file read).
+    ensure_encoder(settings)
     scan = [settings.corpus_dir, *(paths or [])]
     chunks, files, skipped, before, paths_by_name = plan_chunks(scan)
     if not chunks:

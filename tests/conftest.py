@@ -15,12 +15,24 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 
 
+_MODEL_DIR: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One RAY_ADVISOR_MODEL_DIR for the session: the model's ONNX export is made once (~20 s), not per test."""
+    if not _MODEL_DIR:
+        _MODEL_DIR.append(tmp_path_factory.mktemp("models"))
+    return _MODEL_DIR[0]
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's .env or RAY_ADVISOR_* variables, or writes outside its temp dir."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_model_dir: Path) -> None:
+    """No test reads the developer's .env or RAY_ADVISOR_* variables, or writes outside its temp dirs."""
     for key in list(os.environ):
         if key.startswith("RAY_ADVISOR_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("RAY_ADVISOR_MODEL_DIR", str(shared_model_dir))
     monkeypatch.chdir(tmp_path)
 
 
@@ -31,6 +43,7 @@ def make_settings(base: Path, **overrides: object) -> Settings:  # noqa: F821
         "corpus_dir": base / "corpus",
         "chroma_path": base / "chroma",
         "feedback_path": base / "feedback.jsonl",
+        "model_dir": _MODEL_DIR[0] if _MODEL_DIR else base / "models",
     }
     values.update(overrides)
     return load_settings(**values)

@@ -1,0 +1,111 @@
+"""A BERT-like encoder run by ONNX Runtime: no torch, no transformers, no sentence-transformers.
+
+`OnnxEncoder` reads an ONNX export (see `ingest/onnx_export.py`) and its `tokenizer.json`, and gives
+the last hidden states of any BERT-like model (`token_states`) or, for a sentence-transformers model
+such as all-MiniLM-L6-v2, sentence embeddings (`embed`: mean pooling over the attention mask, then L2
+normalisation, as sentence-transformers computes them).
+
+Only onnxruntime, tokenizers and numpy are imported, so a process that just answers questions starts
+fast. One instance is safe to share between threads: the tokenizer is configured once and then only
+read, and `InferenceSession.run` is thread-safe.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def default_threads() -> int:
+    """Intra-op threads for one session: 1 unless RAY_ADVISOR_ENCODER_THREADS says otherwise.
+
+    A question is ~15 tokens: splitting that work over threads costs more in hand-offs than it saves,
+    and with several worker processes on 2 cores each extra spinning thread takes a core from another
+    worker. Batch encoders (ingest, the span index at start) may pass more.
+    """
+    raw = os.environ.get("RAY_ADVISOR_ENCODER_THREADS", "").strip()
+    if not raw:
+        return 1
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"RAY_ADVISOR_ENCODER_THREADS: not a whole number (got {raw!r})") from None
+    if not 1 <= value <= 64:
+        raise ValueError(f"RAY_ADVISOR_ENCODER_THREADS: must be between 1 and 64 (got {value})")
+    return value
+
+
+class OnnxEncoder:
+    def __init__(self, model_file: Path, tokenizer_file: Path, max_length: int = 256,
+                 threads: int | None = None, batch_size: int = 32) -> None:
+        self.model_file, self.tokenizer_file = Path(model_file), Path(tokenizer_file)
+        self.max_length, self.batch_size = max_length, batch_size
+        for path in (self.model_file, self.tokenizer_file):
+            if not path.is_file():
+                raise FileNotFoundError(f"ONNX encoder file missing: {path}")
+        tokenizer = Tokenizer.from_file(str(self.tokenizer_file))
+        tokenizer.enable_truncation(max_length)
+        tokenizer.no_padding()  # padded here, per batch, to its longest text (as sentence-transformers does)
+        self._tokenizer = tokenizer
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or default_threads()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        # Spinning threads burn a core while idle; on 2 shared cores that core belongs to another worker.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(str(self.model_file), sess_options=options,
+                                             providers=["CPUExecutionProvider"])
+        self._inputs = [i.name for i in self._session.get_inputs()]
+        unknown = set(self._inputs) - set(INPUT_NAMES)
+        if unknown:
+            raise ValueError(f"{self.model_file}: unexpected model inputs {sorted(unknown)}")
+        self._output = self._session.get_outputs()[0].name
+        width = self._session.get_outputs()[0].shape[-1]
+        self._dim = width if isinstance(width, int) else int(self.token_states(["a"])[0].shape[-1])
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _batch(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        encodings = self._tokenizer.encode_batch(list(texts))
+        width = max((len(e.ids) for e in encodings), default=0) or 1
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            ids[row, :n] = enc.ids
+            mask[row, :n] = enc.attention_mask
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return {name: feeds[name] for name in self._inputs}, mask
+
+    def token_states(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(last hidden states [B, T, H] as float32, attention mask [B, T] as int64) for one batch."""
+        feeds, mask = self._batch(texts)
+        (states,) = self._session.run([self._output], feeds)
+        return np.asarray(states, dtype=np.float32), mask
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Sentence embeddings [N, H]: mean of the token states over the mask, L2-normalised."""
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Similar lengths together: each batch is padded only to its own longest text.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            states, mask = self.token_states([texts[i] for i in rows])
+            weights = mask[..., None].astype(np.float32)
+            summed = (states * weights).sum(axis=1)
+            pooled = summed / np.clip(weights.sum(axis=1), 1e-9, None)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[rows] = pooled / np.clip(norms, 1e-12, None)
+        return out

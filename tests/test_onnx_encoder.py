@@ -1,0 +1,209 @@
+"""The ONNX encoder: export (idempotent, generic over BERT-like directories), parity with
+sentence-transformers, fp32 against int8 on retrieval and on the eval suite, thread safety."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.encoders import OnnxFiles, export_dir, onnx_files, weights_hash
+from assistant.onnx_encoder import OnnxEncoder
+from assistant.settings import Settings
+from ingest.onnx_export import ensure_encoder, export_encoder
+from tests.conftest import CORPUS, ROOT, make_settings
+
+QUESTIONS = [
+    "I have product footage and need to relight it. Which model?",
+    "nothing has been filmed yet, which one?",
+    "Can I use Ray 3 and Ray 3.2 together?",
+    "How much does Ray 3.2 cost?",
+    "Ray 3.2",
+    "",
+]
+
+
+def corpus_lines() -> list[str]:
+    lines = [line.strip() for p in sorted(CORPUS.glob("*.txt")) for line in p.read_text().splitlines()]
+    long = " ".join(lines)[:4000]  # longer than max_length: truncated the same way on both sides
+    return [*[line for line in lines if line][:120], long]
+
+
+@pytest.fixture(scope="module")
+def files(ingested_settings: Settings) -> OnnxFiles:
+    return onnx_files(ingested_settings)  # made by the session's ingest
+
+
+def test_export_layout_and_manifest(files: OnnxFiles, ingested_settings: Settings) -> None:
+    assert files.dir.parent == ingested_settings.model_dir
+    assert files.dir.name == files.weights_hash[:16]
+    for path in (files.fp32, files.int8, files.tokenizer):
+        assert path.is_file() and path.stat().st_size > 0, path
+    manifest = json.loads((files.dir / "onnx.json").read_text())
+    assert manifest["weights_hash"] == files.weights_hash
+    assert files.int8.stat().st_size < files.fp32.stat().st_size / 3  # int8 weights
+
+
+def test_export_is_idempotent(files: OnnxFiles, ingested_settings: Settings) -> None:
+    before = {p: p.stat().st_mtime_ns for p in (files.fp32, files.int8, files.tokenizer)}
+    again = ensure_encoder(ingested_settings)
+    assert again == files
+    assert {p: p.stat().st_mtime_ns for p in before} == before  # nothing rewritten
+
+
+def test_onnx_graph_inputs_and_outputs(files: OnnxFiles) -> None:
+    import onnxruntime as ort
+
+    for path in (files.fp32, files.int8):
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        inputs = {i.name: i for i in session.get_inputs()}
+        assert set(inputs) == {"input_ids", "attention_mask", "token_type_ids"}
+        for i in inputs.values():
+            assert i.type == "tensor(int64)"
+            assert all(isinstance(d, str) for d in i.shape)  # dynamic batch and sequence axes
+        assert [o.name for o in session.get_outputs()] == ["last_hidden_state"]
+
+
+def test_fp32_matches_sentence_transformers(files: OnnxFiles, ingested_settings: Settings) -> None:
+    from assistant.embeddings import MiniLMEmbeddings
+
+    texts = QUESTIONS + corpus_lines()
+    reference = np.asarray(MiniLMEmbeddings(ingested_settings.embedding_model_path())(texts))
+    encoder = OnnxEncoder(files.fp32, files.tokenizer)
+    got = encoder.embed(texts)
+    assert encoder.dim == got.shape[1] == reference.shape[1] == 384
+    cosines = (got * reference).sum(axis=1)
+    assert cosines.min() >= 0.999, (cosines.min(), texts[int(cosines.argmin())][:80])
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_token_states_and_mask(files: OnnxFiles) -> None:
+    encoder = OnnxEncoder(files.fp32, files.tokenizer, max_length=16)
+    states, mask = encoder.token_states(["short", "a much longer sentence " * 10])
+    assert states.shape == (2, 16, 384) and states.dtype == np.float32
+    assert mask.shape == (2, 16)
+    assert mask[0].sum() == 3 and mask[1].sum() == 16  # [CLS] short [SEP]; the long one truncated at 16
+
+
+def test_int8_is_close_to_fp32(files: OnnxFiles) -> None:
+    texts = QUESTIONS[:4] + corpus_lines()
+    fp32 = OnnxEncoder(files.fp32, files.tokenizer).embed(texts)
+    int8 = OnnxEncoder(files.int8, files.tokenizer).embed(texts)
+    cosines = (fp32 * int8).sum(axis=1)
+    assert cosines.min() >= 0.97 and cosines.mean() >= 0.99, (cosines.min(), cosines.mean())
+
+
+def test_one_encoder_is_safe_to_share_between_threads(files: OnnxFiles) -> None:
+    encoder = OnnxEncoder(files.int8, files.tokenizer)
+    texts = QUESTIONS[:4] * 5
+    alone = [encoder.embed([t])[0] for t in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda t: encoder.embed([t])[0], texts))
+    for a, b in zip(alone, together, strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_exports_any_bert_like_directory(tmp_path: Path, files: OnnxFiles) -> None:
+    """A directory written by save_pretrained (here a tiny random BERT, as a fine-tuned classifier's
+    would be): the ONNX last_hidden_state equals the torch model's."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    torch.manual_seed(0)
+    model = BertModel(config).eval()
+    model_dir = tmp_path / "tiny-bert"
+    model.save_pretrained(model_dir)
+    shutil.copyfile(files.tokenizer, model_dir / "tokenizer.json")
+
+    out = tmp_path / "models" / "tiny"
+    exported = export_encoder(model_dir, out)
+    assert exported.weights_hash == weights_hash(model_dir)
+    assert exported.max_length == 64  # from max_position_embeddings when there is no sentence-transformers config
+    encoder = OnnxEncoder(exported.fp32, exported.tokenizer, max_length=exported.max_length)
+    texts = ["we filmed the hero take", "no footage"]
+    states, mask = encoder.token_states(texts)
+    with torch.inference_mode():
+        ids = torch.zeros(mask.shape, dtype=torch.int64)
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(exported.tokenizer))
+        tok.no_padding()
+        for row, text in enumerate(texts):
+            enc = tok.encode(text)
+            ids[row, :len(enc.ids)] = torch.tensor(enc.ids)
+        expected = model(input_ids=ids, attention_mask=torch.from_numpy(mask)).last_hidden_state.numpy()
+    valid = mask.astype(bool)
+    assert np.allclose(states[valid], expected[valid], atol=1e-4)
+    assert OnnxEncoder(exported.int8, exported.tokenizer).dim == 32
+    # Same weights again: nothing to do; changed weights: a different folder under the models root.
+    assert export_encoder(model_dir, out) == exported
+    assert export_dir(tmp_path / "models", model_dir)[1] == exported.weights_hash
+
+
+def test_missing_export_is_a_clear_error(ingested_dir: Path, tmp_path: Path) -> None:
+    from assistant import Assistant
+    from assistant.errors import IndexMissingError
+
+    settings = make_settings(ingested_dir, model_dir=tmp_path / "empty-models")
+    with pytest.raises(IndexMissingError, match=r"RAY_ADVISOR_MODEL_DIR.*ray-advisor ingest"):
+        Assistant.from_settings(settings)
+
+
+def test_the_answer_path_never_imports_torch() -> None:
+    code = ("import sys, assistant.onnx_encoder, assistant.encoders, assistant.core; "
+            "bad = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.eval
+def test_int8_keeps_every_eval_label_and_the_metrics(ingested_settings: Settings) -> None:
+    """int8 against fp32 on the whole eval suite: the same label, abstention and pass/fail for every
+    case, and the same metrics. (Which supporting quotes are picked, and the order of retrieved passages,
+    can differ for near-ties: that is why fp32 stays the default; see the README.)"""
+    from assistant import Assistant
+    from evals.cases import load_cases
+    from evals.metrics import compute_metrics
+    from evals.runner import load_corpus, run_cases
+
+    cases = load_cases(None)
+    corpus = load_corpus(ingested_settings.corpus_dir)
+    outcomes, metrics = {}, {}
+    for variant in ("fp32", "int8"):
+        bot = Assistant.from_settings(ingested_settings.model_copy(update={"encoder": variant}))
+        outcomes[variant] = run_cases(cases, lambda q, h, bot=bot: bot.ask(q, h))
+        metrics[variant] = compute_metrics(outcomes[variant], corpus).as_dict()
+    for a, b in zip(outcomes["fp32"], outcomes["int8"], strict=True):
+        assert (a.case_id, a.got_label, a.got_abstained, a.label_ok) == (b.case_id, b.got_label, b.got_abstained,
+                                                                          b.label_ok)
+    for name in ("accuracy", "abstention_precision", "abstention_recall", "invalid_citations", "errors"):
+        assert metrics["int8"][name] == metrics["fp32"][name], name
+    for name in ("citation_relevance", "must_mention_rate", "answer_support"):
+        assert abs(metrics["int8"][name] - metrics["fp32"][name]) <= 0.01, name
+
+
+@pytest.mark.eval
+def test_fp32_retrieval_is_unchanged_from_sentence_transformers(ingested_settings: Settings) -> None:
+    """The default encoder ranks passages exactly as the sentence-transformers query encoder did."""
+    from assistant import Assistant
+    from assistant.embeddings import MiniLMEmbeddings
+    from evals.cases import load_cases
+
+    bot = Assistant.from_settings(ingested_settings)
+    retriever = bot.pipeline.retriever
+    st = MiniLMEmbeddings(ingested_settings.embedding_model_path())
+    questions = [c.question for c in load_cases(None)]
+    reference = np.asarray(st(questions))
+    onnx = retriever.store.embed_questions(questions)
+    for question, ref, got in zip(questions, reference, onnx, strict=True):
+        want = [cid for cid, _ in retriever.dense(ref, 8)]
+        assert [cid for cid, _ in retriever.dense(got, 8)] == want, question
