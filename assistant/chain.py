@@ -1,6 +1,10 @@
 """The answer pipeline as a LangChain (LCEL) chain of named steps, each a runnable testable alone:
 
 condense -> retrieve -> decide -> compose -> verify
+
+The question is encoded once, in retrieve: the sentence vector ranks passages and spans, and the hidden
+states at the split layer are the learned decider's input. With an LLM configured, the LLM decides in
+its structured reply, and verify rules whether that reply stands (assistant/deciders/llm.py).
 """
 
 from __future__ import annotations
@@ -9,12 +13,14 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from assistant.condense import Condensed, condense
-from assistant.decide import SpanIndex, decide
+from assistant.deciders import Decider, Query
+from assistant.deciders.inputs import context_of
+from assistant.deciders.llm import review_llm_reply
+from assistant.deciders.support import SpanIndex
+from assistant.errors import IndexMissingError
 from assistant.generators import Decision, Draft, Generator
 from assistant.generators.base import GeneratorError
 from assistant.generators.extractive import ExtractiveGenerator
@@ -36,7 +42,7 @@ class State:
     history: list[dict[str, str]]
     condensed: Condensed | None = None
     passages: list[Passage] = field(default_factory=list)
-    query: np.ndarray | None = None
+    query: Query | None = None
     decision: Decision | None = None
     draft: Draft | None = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -49,11 +55,12 @@ def _timed(name: str, state: State, t0: float) -> State:
 
 
 class Pipeline:
-    """Holds the parts (retriever, span index, generator, verifier) the steps share."""
+    """Holds the parts (retriever, span index, decider, generator, verifier) the steps share."""
 
-    def __init__(self, retriever: HybridRetriever, spans: SpanIndex, generator: Generator,
+    def __init__(self, retriever: HybridRetriever, spans: SpanIndex, decider: Decider, generator: Generator,
                  verifier: QuoteVerifier) -> None:
-        self.retriever, self.spans, self.generator, self.verifier = retriever, spans, generator, verifier
+        self.retriever, self.spans, self.decider = retriever, spans, decider
+        self.generator, self.verifier = generator, verifier
         self.fallback = ExtractiveGenerator()
 
     # -- steps -------------------------------------------------------------------------------------
@@ -64,16 +71,21 @@ class Pipeline:
 
     def retrieve(self, state: State) -> State:
         t0 = time.perf_counter()
-        assert state.condensed is not None
-        got = self.retriever.retrieve(state.condensed.standalone or state.question)
-        state.passages, state.query = got.passages, np.asarray(got.query_embedding)
+        c = state.condensed
+        assert c is not None
+        context = context_of(state.history)
+        vector, states = self.retriever.store.question_encoder.encode_pair(c.question, context)
+        if states is None:
+            raise IndexMissingError("the question encoder was exported without the decider's layer: "
+                                    "run `ray-advisor ingest`")
+        state.query = Query(c.question, context, vector, states)
+        state.passages = self.retriever.retrieve(c.standalone or state.question, embedding=vector).passages
         return _timed("retrieve", state, t0)
 
     def decide(self, state: State) -> State:
         t0 = time.perf_counter()
-        c = state.condensed
-        assert c is not None and state.query is not None
-        state.decision = decide(c.question, c.context, self.spans, state.query, state.passages, c.injected)
+        assert state.query is not None
+        state.decision = self.decider.decide(state.query, state.history, state.passages)
         return _timed("decide", state, t0)
 
     def compose(self, state: State) -> State:
@@ -110,14 +122,15 @@ class Pipeline:
         d = state.draft
         return Answer(question=state.question, answer=d.answer, recommendation=d.recommendation,
                       abstained=d.abstained, citations=d.citations, timings_ms=state.timings,
-                      generator=d.generator, standalone_question=state.condensed.standalone)
+                      generator=d.generator, standalone_question=state.condensed.standalone,
+                      decision_trace=list(state.decision.trace) if state.decision else [])
 
     def stream(self, state: State) -> Iterator[str | Answer]:
         state = self.run(state, ("condense", "retrieve", "decide"))
         t0 = time.perf_counter()
         assert state.decision is not None
         draft: Draft | None = None
-        gen = self.fallback if state.decision.abstain else self.generator
+        gen = self.fallback if not state.query or not state.query.text else self.generator
         try:
             for piece in gen.stream(state.question, state.passages, state.decision):
                 if isinstance(piece, str):
@@ -134,7 +147,8 @@ class Pipeline:
     # -- helpers -----------------------------------------------------------------------------------
     def _generate(self, state: State) -> Draft:
         assert state.decision is not None
-        if state.decision.abstain or self.generator.name == self.fallback.name:
+        no_question = state.query is None or not state.query.text  # only instructions: nothing to ask an LLM
+        if no_question or self.generator.name == self.fallback.name:
             return self.fallback.generate(state.question, state.passages, state.decision)
         try:
             return self.generator.generate(state.question, state.passages, state.decision)
@@ -157,8 +171,9 @@ class Pipeline:
         if dropped:  # a dropped quote is never shown: remove the lines of the answer that carry it
             draft.answer = _without_quotes(draft.answer, [c.quote for c in dropped])
         if draft.generator != self.fallback.name and not draft.generator.startswith("extractive"):
-            problem = _llm_problem(draft, state.decision, dropped)
+            problem = review_llm_reply(draft, state.decision, self.spans, dropped)
             if problem:
+                state.decision.trace.append(f"llm reply rejected: {problem}")
                 return self._verified(state, self._fall_back(state, problem))
         return draft
 
@@ -167,13 +182,3 @@ def _without_quotes(answer: str, quotes: list[str]) -> str:
     needles = [normalise_ws(q)[:80] for q in quotes if normalise_ws(q)]
     kept = [line for line in answer.splitlines() if not any(n in normalise_ws(line) for n in needles)]
     return "\n".join(kept).strip()
-
-
-def _llm_problem(draft: Draft, decision: Decision, dropped: list[Any]) -> str:
-    if not draft.abstained and (not draft.citations or not draft.answer):
-        return "no quote survived verification" if dropped else "no quotes"
-    if draft.abstained != decision.abstain:
-        return "abstention disagrees with the documents' coverage"
-    if draft.recommendation != decision.label:
-        return f"label {draft.recommendation} disagrees with the documented case {decision.label}"
-    return ""

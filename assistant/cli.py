@@ -68,7 +68,14 @@ def ingest(
         opened = time.perf_counter() - started
         with Progress(console=errors, transient=True) as bar:
             task = bar.add_task("embedding", total=None)
-            report = run_ingest(settings, paths, rebuild=rebuild, store=store,
+            stages: dict[str, Any] = {}
+
+            def training(stage: str, done: int, total: int) -> None:
+                if stage not in stages:  # first time: say what happens and how long it takes
+                    stages[stage] = bar.add_task(f"decider: {stage} (first ingest only, about 2-3 min)", total=total)
+                bar.update(stages[stage], completed=done, total=total)
+
+            report = run_ingest(settings, paths, rebuild=rebuild, store=store, training_progress=training,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
     except (RayAdvisorError, ValueError) as exc:
         _fail(str(exc), code=1)
@@ -78,6 +85,7 @@ def ingest(
                   f"{report.unchanged} unchanged ({report.chunks_stored} chunks from {len(report.files)} files, "
                   f"{report.chunks_before_dedupe} before de-duplication) in {report.seconds:.2f} s "
                   f"(+ {opened:.2f} s to open the index)")
+    console.print(f"decider: {'trained' if report.decider_trained else 'unchanged'} ({report.decider})")
 
 
 @app.command()

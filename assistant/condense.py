@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.cues import normalise_question, strip_injections
+from assistant.deciders.inputs import normalise as normalise_question
+from assistant.deciders.inputs import strip_injections
 
 _FOLLOW_UP = re.compile(
     r"^(?:and|but|so|then|ok|okay|what about|how about|what if|and if|also|instead|same|why|really|"

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from assistant.chain import Pipeline, State
-from assistant.decide import SpanIndex
+from assistant.deciders.learned import learned_decider
+from assistant.deciders.support import SpanIndex
 from assistant.errors import InputError
 from assistant.generators import make_generator
 from assistant.retrieve import HybridRetriever
@@ -60,8 +61,8 @@ class Assistant:
         self.store = store
         self.generator_name = generator_name or settings.generator
         retriever = HybridRetriever(store, settings.top_k)
-        vectors = span_vectors(store, SpanIndex.texts(retriever.passages))
-        self.pipeline = Pipeline(retriever, SpanIndex(retriever.passages, vectors),
+        spans = SpanIndex(retriever.passages, span_vectors(store, SpanIndex.texts_of(retriever.passages)))
+        self.pipeline = Pipeline(retriever, spans, learned_decider(settings, spans),
                                  make_generator(self.generator_name, settings), QuoteVerifier(settings.corpus_dir))
         # No assistant-wide lock: the ONNX session is thread-safe, BM25 and the span index are read-only
         # after start, and the verifier locks its cache; a slow LLM stream blocks no one.

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 Variant = Literal["fp32", "int8"]
 FILE_NAMES: dict[Variant, str] = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 MANIFEST = "onnx.json"
-EXPORT_FORMAT = 2  # bump when the export itself changes (inputs, opset, quantisation), to re-export
+EXPORT_FORMAT = 3  # bump when the export itself changes (inputs, opset, quantisation), to re-export
 _HASHES = "weights-hashes.json"
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".msgpack")
 _HASH_LOCK = threading.Lock()

@@ -20,6 +20,8 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from assistant.deciders.inputs import SPLIT_OUTPUT
+
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -69,6 +71,7 @@ class OnnxEncoder:
         if unknown:
             raise ValueError(f"{self.model_file}: unexpected model inputs {sorted(unknown)}")
         self._output = self._session.get_outputs()[0].name
+        self.has_split = SPLIT_OUTPUT in {o.name for o in self._session.get_outputs()}
         width = self._session.get_outputs()[0].shape[-1]
         self._dim = width if isinstance(width, int) else int(self.token_states(["a"])[0].shape[-1])
 
@@ -87,6 +90,19 @@ class OnnxEncoder:
             mask[row, :n] = enc.attention_mask
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         return {name: feeds[name] for name in self._inputs}, mask
+
+    def encode_pair(self, text: str, context: str = "") -> tuple[np.ndarray, np.ndarray | None]:
+        """One question (and its conversation) in one pass: the sentence vector [H] over every token, and
+        the hidden states [T, H] at the decider's split layer (None for an export without that output)."""
+        enc = self._tokenizer.encode(text, context) if context else self._tokenizer.encode(text)
+        ids = np.asarray([enc.ids], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                 "token_type_ids": np.asarray([enc.type_ids], dtype=np.int64)}
+        outputs = [self._output, *([SPLIT_OUTPUT] if self.has_split else [])]
+        got = self._session.run(outputs, {name: feeds[name] for name in self._inputs})
+        pooled = np.asarray(got[0][0], dtype=np.float32).mean(axis=0)
+        vector = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        return vector, (np.asarray(got[1][0], dtype=np.float32) if self.has_split else None)
 
     def token_states(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(last hidden states [B, T, H] as float32, attention mask [B, T] as int64) for one batch."""

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from assistant.generators.base import Decision
-    from assistant.schema import Passage
+    from assistant.schema import Decision, Passage
 
 # The meanings come from DESIGN.md ("What the labels mean"); the LLM must use these exact strings.
 LABEL_MEANINGS: dict[str, str] = {
@@ -56,8 +55,10 @@ Rules:
    Do not put any text in quotation marks in your answer unless it is copied verbatim from a passage.
 6. If the passages do not cover the question, set "abstained" to true and "label" to "none", say plainly
    that the documents do not say, and do not guess; "quotes" may then be empty.
-7. A rule-based hint is given with the question. Confirm it when the passages support it; change the
-   label only if the passages clearly say otherwise.
+7. An offline classifier's guess is given with the question. It is often right but can be wrong: decide
+   the label yourself, from the question and the passages. Your quotes must support the label you choose
+   (a quote about Ray 3.2's side for "ray-3.2", about Ray 3's side for "ray-3", one for each side for
+   "depends", the documented sequence for "ray-3-then-ray-3.2").
 
 Reply with ONE JSON object and nothing else (no code fence, no text before or after), with the keys in
 this order:
@@ -69,8 +70,8 @@ USER_TEMPLATE = """Question:
 {question}
 </question>
 
-Rule-based hint (may be confirmed or corrected from the passages): label "{hint_label}"{hint_abstain}.
-Supporting quotes the rules found:
+Offline classifier's guess (confirm or correct it from the passages): label "{hint_label}"{hint_abstain}.
+Quotes it found for that label:
 {hint_quotes}
 
 {documents}
@@ -113,7 +114,7 @@ def build_messages(question: str, passages: Sequence[Passage], decision: Decisio
     user = USER_TEMPLATE.format(
         question=escape_data(question.strip()),
         hint_label=decision.label,
-        hint_abstain=" (the rules found no coverage: consider abstaining)" if decision.abstain else "",
+        hint_abstain=" (it found no coverage: consider abstaining)" if decision.abstain else "",
         hint_quotes=format_hint_quotes(decision),
         documents=format_documents(passages),
     )

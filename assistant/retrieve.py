@@ -72,9 +72,11 @@ class HybridRetriever:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self._ids[i], float(scores[i])) for i in top]
 
-    def retrieve(self, question: str, k: int | None = None) -> Retrieved:
+    def retrieve(self, question: str, k: int | None = None, embedding: np.ndarray | None = None) -> Retrieved:
+        """Passages for a question; pass its `embedding` when it is already encoded (the answer path does)."""
         k = k or self.top_k
-        embedding = self.store.embed_questions([question])[0]
+        if embedding is None:
+            embedding = self.store.embed_questions([question])[0]
         dense = self.dense(embedding, k)
         lexical = self.lexical(question, k)
         fused: dict[str, float] = {}

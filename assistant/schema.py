@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -35,6 +36,8 @@ class Answer(BaseModel):
     # Added fields (DESIGN.md allows additions, never removals).
     generator: str = Field(default="extractive", description="Which generator wrote the final answer.")
     standalone_question: str = Field(default="", description="The question after resolving follow-ups.")
+    decision_trace: list[str] = Field(default_factory=list,
+                                      description="Why this label: the deciders' verdicts, confidences, disagreements.")
 
 
 class Turn(BaseModel):
@@ -65,3 +68,28 @@ class Span(BaseModel):
 
 
 Passage.model_rebuild()
+
+
+@dataclass(frozen=True)
+class Support:
+    """A verbatim span chosen as evidence for the decision."""
+
+    quote: str
+    chunk_id: str
+    source: str
+    section: str
+    label: str = ""  # e.g. the table row or FAQ question it belongs to
+    stance: str = "none"
+
+
+@dataclass
+class Decision:
+    """What a decider concluded: the label, whether to abstain, how sure, and the spans that support it."""
+
+    label: Recommendation
+    abstain: bool
+    support: list[Support] = field(default_factory=list)
+    uncovered: list[str] = field(default_factory=list)  # asked-about topics the documents never mention
+    reason: str = ""  # a short trace of why (shown in Answer.decision_trace)
+    confidence: float = 1.0
+    trace: list[str] = field(default_factory=list)

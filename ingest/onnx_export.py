@@ -5,7 +5,8 @@
 `model_dir` is a sentence-transformers directory (such as the packaged all-MiniLM-L6-v2) or any
 directory written by `save_pretrained` (config.json, weights, tokenizer.json). The encoder is exported
 with inputs input_ids, attention_mask and token_type_ids (int64, dynamic batch and sequence axes) and
-one output, last_hidden_state; `assistant.onnx_encoder.OnnxEncoder` runs it. A classifier's directory
+two outputs, last_hidden_state and the hidden states after layer SPLIT_LAYER (the learned decider's input);
+`assistant.onnx_encoder.OnnxEncoder` runs it. A classifier's directory
 exports its base encoder (the head stays in its own weights, for the caller to apply).
 
 torch is imported here only: this runs at ingest or training time, never on the answer path. The work
@@ -22,6 +23,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from assistant.deciders.inputs import SPLIT_LAYER, SPLIT_OUTPUT
 from assistant.encoders import (
     EXPORT_FORMAT,
     MANIFEST,
@@ -89,9 +91,11 @@ def _export_fp32(folder: Path, target: Path) -> None:
             self.encoder = encoder
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                    token_type_ids: torch.Tensor) -> torch.Tensor:
-            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-            return out.last_hidden_state  # type: ignore[no-any-return]
+                    token_type_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                               output_hidden_states=True)
+            # The second output feeds the learned decider's own top layers: one pass serves both.
+            return out.last_hidden_state, out.hidden_states[SPLIT_LAYER]
 
     ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]], dtype=torch.int64)
     mask = (ids != 0).to(torch.int64)
@@ -100,9 +104,10 @@ def _export_fp32(folder: Path, target: Path) -> None:
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notices
         torch.onnx.export(
             LastHiddenState(model), (ids, mask, torch.zeros_like(ids)), str(target),
-            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["last_hidden_state", SPLIT_OUTPUT],
             dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
-                          "last_hidden_state": axes},
+                          "last_hidden_state": axes, SPLIT_OUTPUT: axes},
             opset_version=OPSET, do_constant_folding=True, dynamo=False,
         )
 

@@ -16,6 +16,8 @@ from assistant.errors import IngestError
 from assistant.settings import Settings
 from assistant.store import Store, to_metadata
 from ingest.chunk import Chunk, chunk_document
+from ingest.decider.build import ensure_decider
+from ingest.decider.train import Progress as TrainingProgress
 from ingest.dedupe import deduplicate
 from ingest.load import Skipped, load_all
 from ingest.onnx_export import ensure_encoder
@@ -36,6 +38,8 @@ class IngestReport:
     chunks_stored: int = 0
     collection: str = ""
     seconds: float = 0.0
+    decider: str = ""  # the trained decider's folder
+    decider_trained: bool = False  # False when an unchanged one was reused
 
 
 def plan_chunks(paths: Iterable[Path]) -> tuple[list[Chunk], list[str], list[Skipped], int, dict[str, str]]:
@@ -56,7 +60,19 @@ def _identity(meta: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def run_ingest(settings: Settings, paths: Iterable[Path] | None = None, rebuild: bool = False,
-               progress: Progress | None = None, store: Store | None = None) -> IngestReport:
+               progress: Progress | None = None, store: Store | None = None,
+               training_progress: TrainingProgress | None = None) -> IngestReport:
+    """Index the corpus, then make sure the decider is trained for it (a no-op when nothing changed)."""
+    report = _index(settings, paths, rebuild, progress, store)
+    started = time.perf_counter()
+    folder, report.decider_trained = ensure_decider(settings, training_progress)
+    report.decider = folder.name
+    report.seconds += time.perf_counter() - started
+    return report
+
+
+def _index(settings: Settings, paths: Iterable[Path] | None, rebuild: bool, progress: Progress | None,
+           store: Store | None) -> IngestReport:
     started = time.perf_counter()
     # The question encoder's ONNX export (made once per model, then a stat and a small file read).
     ensure_encoder(settings)

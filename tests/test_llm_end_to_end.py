@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.chain import State
 from assistant.core import Assistant
 from assistant.schema import Answer, Citation
 from assistant.text import normalise_ws
@@ -249,3 +250,37 @@ def test_reply_quoting_the_planted_text_verbatim_is_still_caught(
     assert answer.generator.startswith("extractive (fallback:"), answer.generator
     assert answer.recommendation != "ray-3"
     assert_verbatim(answer.citations, corpus)
+
+
+# -- the LLM decides ------------------------------------------------------------------------------
+
+RAY3_QUOTE = "Ray 3 is better when the campaign concept has not been filmed yet."
+OPEN_Q = "Our brand film: the agency might reuse last year's shoot, or might start over. Which model?"
+
+
+def test_an_honest_llm_that_disagrees_with_the_offline_decider_decides(
+    llm_bot: Assistant, llm_server: FakeOpenAIServer, ingested_dir: Path
+) -> None:
+    offline = llm_bot.pipeline.run(State(OPEN_Q, []), ("condense", "retrieve", "decide")).decision
+    assert offline is not None
+    label, quote = ("ray-3", RAY3_QUOTE) if offline.label != "ray-3" else ("ray-3.2", FOOTAGE_QUOTE)
+    llm_server.script(Behaviour(content=reply(label, f'Use **{label}**: "{quote}"',
+                                              [(chunk_id_of(llm_bot, quote), quote)])))
+    answer = llm_bot.ask(OPEN_Q)
+    assert answer.recommendation == label != offline.label
+    assert answer.generator == "openai"
+    assert [c.quote for c in answer.citations] == [quote]
+    assert any("the llm stands" in line for line in answer.decision_trace), answer.decision_trace
+    assert_verbatim(answer.citations, ingested_dir / "corpus")
+
+
+def test_an_llm_whose_quotes_do_not_carry_its_label_falls_back(
+    llm_bot: Assistant, llm_server: FakeOpenAIServer
+) -> None:
+    # Verbatim, but the quote speaks for Ray 3.2 while the label says Ray 3.
+    llm_server.script(Behaviour(content=reply("ray-3", f'Use **Ray 3**: "{FOOTAGE_QUOTE}"',
+                                              [(chunk_id_of(llm_bot, FOOTAGE_QUOTE), FOOTAGE_QUOTE)])))
+    answer = llm_bot.ask(FOOTAGE_Q)
+    assert answer.generator.startswith("extractive (fallback:") and "do not support" in answer.generator
+    assert answer.recommendation == "ray-3.2"
+    assert any("llm reply rejected" in line for line in answer.decision_trace)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assistant.generators.base import Decision, Draft, Generator, Support
+from assistant.generators.base import Draft, Generator
+from assistant.schema import Decision, Support
 
 if TYPE_CHECKING:
     from assistant.settings import Settings

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from assistant.schema import Citation, Passage, Recommendation
+from assistant.schema import Citation, Decision, Passage, Recommendation
 
 
 class GeneratorError(RuntimeError):
@@ -14,27 +14,6 @@ class GeneratorError(RuntimeError):
 
     The core catches exactly this and falls back to the extractive answer, logging the message.
     """
-
-
-@dataclass(frozen=True)
-class Support:
-    """A verbatim span chosen as evidence for the decision."""
-
-    quote: str
-    chunk_id: str
-    source: str
-    section: str
-    label: str = ""  # e.g. the table row or FAQ question it belongs to
-    stance: str = "none"
-
-
-@dataclass
-class Decision:
-    label: Recommendation
-    abstain: bool
-    support: list[Support] = field(default_factory=list)
-    uncovered: list[str] = field(default_factory=list)  # asked-about topics the documents never mention
-    reason: str = ""  # a short, internal trace of why (for debugging and evals)
 
 
 @dataclass

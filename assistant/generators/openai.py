@@ -18,9 +18,9 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from assistant.generators.base import Decision, Draft, GeneratorError
+from assistant.generators.base import Draft, GeneratorError
 from assistant.prompts import build_messages
-from assistant.schema import RECOMMENDATIONS, Citation, Passage, Recommendation
+from assistant.schema import RECOMMENDATIONS, Citation, Decision, Passage, Recommendation
 
 if TYPE_CHECKING:
     from assistant.settings import Settings

@@ -1,0 +1,36 @@
+"""Deciders: what turn a question (and the conversation) into a label, a confidence and supporting spans.
+
+Two implementations sit behind one protocol, like the generators: the offline learned decider (the
+default, a classifier trained on data kept apart from the eval cases) and the LLM, which decides in its
+structured reply when one is configured (`assistant.deciders.llm` rules whether that reply stands).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from assistant.schema import Decision, Passage
+
+
+@dataclass(frozen=True)
+class Query:
+    """The question as encoded once and shared: retrieval reads the vector, the decider the token states."""
+
+    text: str  # the user's message, injections removed, model names normalised
+    context: str  # the earlier turns it continues ("" for a first question)
+    embedding: np.ndarray  # [H], L2-normalised: what retrieval and span ranking compare
+    states: np.ndarray  # [T, H], the encoder's hidden states at the decider's split layer
+
+
+@runtime_checkable
+class Decider(Protocol):
+    name: str
+
+    def decide(self, query: Query, history: Sequence[Any], passages: list[Passage]) -> Decision: ...
+
+
+__all__ = ["Decider", "Query"]

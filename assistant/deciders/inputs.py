@@ -1,0 +1,67 @@
+"""What the learned decider reads: the user's message, plus the conversation it continues, cleaned of
+typographic noise, model-name spellings and instructions aimed at the assistant.
+
+Shared by training (ingest) and answering (here), so both see exactly the same text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from assistant.text import RAY_3, RAY_32
+
+# The six things a decision can be: the five public labels, with "none" split into answered and abstained.
+CLASSES: tuple[str, ...] = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none", "abstain")
+SPLIT_LAYER = 4  # MiniLM's layers below this are shared with retrieval; the decider fine-tunes those above
+SPLIT_OUTPUT = "hidden_split"  # the encoder's ONNX output holding those shared states
+CONTEXT_TURNS = 4  # the last two exchanges carry the situation; older turns rarely change it
+_MARKUP = re.compile(r"[*_`#>\[\]“”]+")
+# Sentences that try to give the assistant orders: data to us, never instructions, so they are dropped
+# before anything (retrieval, the decider, an LLM) reads the message.
+INJECTION = re.compile(
+    r"(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|my\s+|previous\s+|prior\s+|"
+    r"above\s+|earlier\s+|these\s+)*(?:instructions?|rules?|prompts?|guidelines?|directions?|context|documents?"
+    r"|constraints?)|you are now|you're now|from now on|act as|pretend (?:to be|you)|roleplay|role-play|"
+    r"jailbreak|\bdan\b|developer mode|system prompt|your (?:instructions|prompt|rules)|reveal (?:your|the)|"
+    r"print (?:your|the) (?:prompt|instructions|system)|new instructions?|respond only with|only answer with|"
+    r"say (?:that|exactly)|repeat after me|\bsudo\b|admin mode", re.IGNORECASE)
+
+
+def strip_injections(text: str) -> tuple[str, bool]:
+    """Drop the sentences that try to give instructions; they are data to us, never orders."""
+    parts = re.split(r"(?<=[.!?\n])\s+|\s+(?=(?:ignore|disregard|forget|you are now|from now on)\b)", text,
+                     flags=re.IGNORECASE)
+    kept = [p for p in parts if p and not INJECTION.search(p)]
+    return " ".join(kept).strip(), len(kept) != len([p for p in parts if p])
+
+
+def normalise(text: str) -> str:
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    text = re.sub(r"\s+", " ", text).strip()
+    return RAY_3.sub("Ray 3", RAY_32.sub("Ray 3.2", text))
+
+
+def _turn_text(turn: Any) -> tuple[str, str]:
+    if isinstance(turn, dict):
+        return str(turn.get("role", "")), str(turn.get("content", ""))
+    return str(getattr(turn, "role", "")), str(getattr(turn, "content", ""))
+
+
+def context_of(history: Sequence[Any]) -> str:
+    """Earlier turns, oldest first: user turns whole, assistant turns by their verdict line only."""
+    parts = []
+    for turn in list(history)[-CONTEXT_TURNS:]:
+        role, content = _turn_text(turn)
+        if role == "assistant":
+            first = next((line for line in content.splitlines() if line.strip()), "")
+            parts.append("assistant: " + _MARKUP.sub("", first)[:160])
+        elif role == "user" and strip_injections(content)[0]:
+            parts.append("user: " + strip_injections(content)[0])
+    return normalise(" | ".join(parts))
+
+
+def decider_input(question: str, history: Sequence[Any]) -> tuple[str, str]:
+    """(message, context): the tokenizer encodes them as a pair, the message first."""
+    return normalise(question), context_of(history)

@@ -1,0 +1,102 @@
+"""The offline decider: a classifier fine-tuned from the packaged MiniLM on labelled situations.
+
+It reads the question's token states, which the encoder computed once for retrieval, and runs only its
+own fine-tuned top layers and head (an ONNX model, no torch). It was trained by `ingest` on data kept
+apart from the frozen eval cases (ingest/decider/data/CARD.md).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from assistant.deciders import Query
+from assistant.deciders.support import SpanIndex, asks_about_both, pick_support, to_support
+from assistant.deciders.topics import asked_topics
+from assistant.errors import IndexMissingError
+from assistant.schema import Decision, Passage, Recommendation
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
+
+META = "meta.json"
+TOP_MODEL = "top.onnx"
+
+
+class DeciderModel:
+    """The exported top of the classifier: hidden states at the split layer -> class probabilities."""
+
+    def __init__(self, model_dir: Path) -> None:
+        try:
+            self.meta: dict[str, Any] = json.loads((model_dir / META).read_text(encoding="utf-8"))
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = 1  # a few small matrices: threads cost more than they save
+            options.inter_op_num_threads = 1
+            self._session = ort.InferenceSession(str(model_dir / TOP_MODEL), options,
+                                                 providers=["CPUExecutionProvider"])
+        except Exception as exc:  # missing, partial or corrupt: the fix is the same
+            raise IndexMissingError(f"the decision model in {model_dir} cannot be loaded ({exc}); "
+                                    "run `ray-advisor ingest` to train it") from None
+        self.classes: list[str] = list(self.meta["classes"])
+        self.split = int(self.meta["split"])
+        self._lock = threading.Lock()
+
+    def probabilities(self, states: np.ndarray) -> np.ndarray:
+        hidden = states[None].astype(np.float32)
+        mask = np.ones(hidden.shape[:2], dtype=np.int64)
+        with self._lock:
+            (probs,) = self._session.run(None, {"hidden": hidden, "mask": mask})
+        return np.asarray(probs[0], dtype=np.float64)
+
+
+class LearnedDecider:
+    name = "learned"
+
+    def __init__(self, model: DeciderModel, spans: SpanIndex) -> None:
+        self.model, self.spans = model, spans
+
+    def decide(self, query: Query, history: Sequence[Any], passages: list[Passage]) -> Decision:
+        if not query.text.strip():
+            return Decision("none", True, reason="only instructions, no question", trace=["learned: empty question"])
+        probs = self.model.probabilities(query.states)
+        order = np.argsort(-probs)
+        best, runner_up = self.model.classes[int(order[0])], self.model.classes[int(order[1])]
+        confidence = float(probs[order[0]])
+        trace = [f"learned: {best} {confidence:.2f} (next {runner_up} {float(probs[order[1]]):.2f})"]
+        topics = asked_topics(query.text)
+        if best == "abstain":
+            return Decision("none", True, uncovered=topics, reason="the documents do not cover what is asked",
+                            confidence=confidence, trace=trace)
+        label: Recommendation = best  # type: ignore[assignment]
+        both = label == "none" and asks_about_both(query.text)
+        items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both)
+        if not items:
+            trace.append("no passage supports it")
+            return Decision("none", True, uncovered=topics, reason="no passage answers it",
+                            confidence=confidence, trace=trace)
+        return Decision(label, False, support=to_support(items), uncovered=topics, confidence=confidence,
+                        reason=f"learned decider, confidence {confidence:.2f}", trace=trace)
+
+
+def learned_decider(settings: Settings, spans: SpanIndex) -> LearnedDecider:
+    folder = current_decider_dir(settings.model_dir)
+    if folder is None:
+        raise IndexMissingError(f"no trained decider in {settings.model_dir} (RAY_ADVISOR_MODEL_DIR): "
+                                "run `ray-advisor ingest` (or `make ingest`) first")
+    return LearnedDecider(DeciderModel(folder), spans)
+
+
+def current_decider_dir(model_dir: Path) -> Path | None:
+    """The folder `ingest` last trained or confirmed the decider in (model_dir/decider.json names it)."""
+    try:
+        name = json.loads((model_dir / "decider.json").read_text(encoding="utf-8"))["dir"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return model_dir / str(name)

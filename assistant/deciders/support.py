@@ -1,0 +1,158 @@
+"""Pick the verbatim spans that support a decision, from the stances the corpus's spans were given at ingest.
+
+Every span has a stance (the table column, the guide list or the model a sentence names). Spans are
+ranked by meaning (the question's embedding, reused from retrieval) and by shared content words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.retrieve import lexical_tokens
+from assistant.schema import Passage, Recommendation, Span, Support
+from assistant.text import models_named
+
+MIN_FACT_SIMILARITY = 0.35  # below this, no span answers a factual question: abstain rather than guess
+FACT_MARGIN = 0.12  # a second quote for a factual answer must be nearly as relevant as the first
+_GENERIC = frozenset(lexical_tokens(
+    "ray luma model models video which what when how does do is are use using choose pick better best "
+    "should tell me about explain describe difference between vs versus one good work two both each them"))
+
+
+_BOTH = re.compile(r"\b(?:both|the two|each (?:one|model)|differ\w*|compar\w*|versus|vs\.?|side by side)\b",
+                   re.IGNORECASE)
+
+
+@dataclass
+class IndexedSpan:
+    span: Span
+    passage: Passage
+    vector: np.ndarray
+    terms: frozenset[str]  # its content words, computed once rather than per question
+
+
+class SpanIndex:
+    """Every stance-bearing span of the corpus, embedded once when the assistant starts."""
+
+    def __init__(self, passages: list[Passage], vectors: np.ndarray) -> None:
+        self.items: list[IndexedSpan] = []
+        row = 0
+        for passage in passages:
+            for span in passage.spans:
+                terms = frozenset(content_terms(span.text + " " + span.label))
+                self.items.append(IndexedSpan(span, passage, vectors[row], terms))
+                row += 1
+        self.texts = {normalise_quote(i.span.text): i for i in self.items}
+
+    @staticmethod
+    def texts_of(passages: list[Passage]) -> list[str]:
+        return [f"{s.label}: {s.text}" if s.label and s.label != s.text else s.text
+                for p in passages for s in p.spans]
+
+    def stance_of(self, quote: str) -> str | None:
+        """The stance of the span a quote was taken from (a quote may be part of a span)."""
+        needle = normalise_quote(quote)
+        if not needle:
+            return None
+        exact = self.texts.get(needle)
+        if exact is not None:
+            return exact.span.stance
+        found = {i.span.stance for i in self.items if needle in normalise_quote(i.span.text)
+                 or (len(needle) > 40 and normalise_quote(i.span.text) in needle)}
+        return found.pop() if len(found) == 1 else ("mixed" if found else None)
+
+    def ranked(self, query: np.ndarray, question_terms: set[str], retrieved: dict[str, int],
+               stance: str | None = None) -> list[tuple[float, IndexedSpan]]:
+        out = []
+        for item in self.items:
+            if stance is not None and item.span.stance != stance:
+                continue
+            if item.span.text == item.passage.heading and item.passage.kind == "faq":
+                continue  # the FAQ's question is not evidence for its answer
+            score = float(np.dot(query, item.vector))
+            score += 0.2 * len(question_terms & item.terms)
+            rank = retrieved.get(item.passage.chunk_id)
+            score += 0.08 / (1 + rank) if rank is not None else 0.0
+            out.append((score, item))
+        return sorted(out, key=lambda si: -si[0])
+
+
+def normalise_quote(text: str) -> str:
+    return " ".join(text.lower().split()).strip(" .")
+
+
+def content_terms(text: str) -> set[str]:
+    return set(lexical_tokens(text)) - _GENERIC
+
+
+def asks_about_both(question: str) -> bool:
+    """A factual question that names both models, or the two of them together, is answered from both sides."""
+    return len(models_named(question)) == 2 or bool(_BOTH.search(question))
+
+
+def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, question: str,
+                 retrieved: list[Passage], both_sides: bool = False) -> list[IndexedSpan]:
+    terms = content_terms(question)
+    ranks = {p.chunk_id: i for i, p in enumerate(retrieved)}
+    if label in ("ray-3.2", "ray-3"):
+        return _diverse(index.ranked(query, terms, ranks, stance=label), 3)
+    if label == "ray-3-then-ray-3.2":
+        return _diverse(index.ranked(query, terms, ranks, stance="both"), 3, per_chunk=2)
+    if label == "depends" or both_sides:
+        return _paired(index, query, terms, ranks, factual=label == "none")
+    named = models_named(question)  # "what does Ray 3.2 keep?" is answered from Ray 3.2's side
+    ranked = [(score, item) for score, item in index.ranked(query, terms, ranks)
+              if _informative(item) and (len(named) != 1 or item.span.stance in named)]
+    if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY or (terms and not _covers(terms, ranked[:3])):
+        return []
+    best = ranked[0][0]
+    return _diverse([(score, item) for score, item in ranked if score >= best - FACT_MARGIN], 2)
+
+
+def _paired(index: SpanIndex, query: np.ndarray, terms: set[str], ranks: dict[str, int],
+            factual: bool) -> list[IndexedSpan]:
+    """One span for each model, best from the same passage: a row, or a sentence that states both conditions."""
+    best_32 = [si for si in index.ranked(query, terms, ranks, stance="ray-3.2") if _informative(si[1])]
+    best_3 = [si for si in index.ranked(query, terms, ranks, stance="ray-3") if _informative(si[1])]
+    if not best_32 or not best_3 or (factual and max(best_32[0][0], best_3[0][0]) < MIN_FACT_SIMILARITY):
+        return []
+    pairs = [(a[0] + b[0], a[1], b[1]) for a in best_32[:12] for b in best_3[:12]
+             if a[1].passage.chunk_id == b[1].passage.chunk_id]
+    if pairs:
+        _, a, b = max(pairs, key=lambda t: t[0])
+        return [a, b]
+    return [best_32[0][1], best_3[0][1]]
+
+
+def _informative(item: IndexedSpan) -> bool:
+    return (len(item.span.text.split()) >= 3 or item.passage.kind == "table-row") \
+        and item.span.text != item.passage.heading
+
+
+def _covers(terms: set[str], ranked: list[tuple[float, IndexedSpan]]) -> bool:
+    """At least half of what the question asks about appears in the best spans."""
+    found = set().union(*(i.terms for _, i in ranked))
+    return len(terms & found) * 2 >= len(terms)
+
+
+def _diverse(ranked: list[tuple[float, IndexedSpan]], n: int, per_chunk: int = 1) -> list[IndexedSpan]:
+    chosen: list[IndexedSpan] = []
+    used: dict[str, int] = {}
+    for _, item in ranked:
+        if len(item.span.text.split()) < 3 and item.passage.kind != "table-row":
+            continue  # "Ray 3.2." or "Yes." alone explains nothing
+        if used.get(item.passage.chunk_id, 0) >= per_chunk:
+            continue
+        chosen.append(item)
+        used[item.passage.chunk_id] = used.get(item.passage.chunk_id, 0) + 1
+        if len(chosen) == n:
+            break
+    return chosen
+
+
+def to_support(items: list[IndexedSpan]) -> list[Support]:
+    return [Support(quote=i.span.text, chunk_id=i.passage.chunk_id, source=i.passage.sources[0],
+                    section=i.passage.section, label=i.span.label, stance=i.span.stance) for i in items]

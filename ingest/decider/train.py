@@ -1,0 +1,193 @@
+"""Fine-tune the top layers of the packaged MiniLM, with a classification head, on the decider's data.
+
+The bottom layers stay frozen: answering computes them once for retrieval and the decider shares
+them, and training computes them once per example instead of once per step, which is what keeps
+training within a few minutes on two CPU cores. The top layers start from MiniLM's own weights.
+
+Deterministic: one seed fixes the shuffles, the head's initialisation and dropout, and torch runs its
+deterministic kernels, so the same data and base model give the same weights on the same machine.
+Only ingest and training import torch; answering reads the exported ONNX models.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.deciders.inputs import CLASSES, SPLIT_LAYER
+from ingest.decider.data import Example
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    split: int = SPLIT_LAYER  # layers [0, split) are frozen and shared with retrieval; the rest are fine-tuned
+    epochs: int = 4
+    batch_size: int = 16
+    lr: float = 1e-4  # the top layers'; the fresh head learns 20x faster
+    head_lr_scale: float = 20.0
+    weight_decay: float = 0.01
+    warmup: float = 0.1
+    label_smoothing: float = 0.05
+    max_length: int = 256  # as the question encoder truncates
+    seed: int = 13
+
+
+def _torch() -> Any:
+    import torch
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    return torch
+
+
+def tokenizer(base_model: Path, max_length: int) -> Any:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(base_model / "tokenizer.json"))
+    tok.enable_truncation(max_length=max_length, strategy="longest_first")
+    tok.no_padding()
+    return tok
+
+
+def encode_batch(tok: Any, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    encodings = [tok.encode(text, context) if context else tok.encode(text) for text, context in pairs]
+    width = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(encodings), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    types = np.zeros_like(ids)
+    for row, e in enumerate(encodings):
+        ids[row, : len(e.ids)] = e.ids
+        mask[row, : len(e.ids)] = e.attention_mask
+        types[row, : len(e.ids)] = e.type_ids
+    return ids, mask, types
+
+
+def load_encoder(base_model: Path) -> Any:
+    _torch()
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(base_model), local_files_only=True, attn_implementation="eager")
+    model.eval()
+    return model
+
+
+def frozen_states(encoder: Any, tok: Any, pairs: Sequence[tuple[str, str]], split: int,
+                  progress: Progress | None = None, batch_size: int = 64) -> list[Any]:
+    """Hidden states after the frozen layers, one [T, H] tensor per example (no padding kept)."""
+    torch = _torch()
+    out: list[Any] = []
+    with torch.inference_mode():
+        for start in range(0, len(pairs), batch_size):
+            ids, mask, types = encode_batch(tok, pairs[start: start + batch_size])
+            hidden = encoder(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
+                             token_type_ids=torch.from_numpy(types), output_hidden_states=True).hidden_states[split]
+            out.extend(hidden[row, : int(mask[row].sum())].clone() for row in range(len(ids)))
+            if progress:
+                progress("encoding", min(start + batch_size, len(pairs)), len(pairs))
+    return out
+
+
+def _top_module(encoder: Any, split: int) -> Any:
+    torch = _torch()
+
+    class Top(torch.nn.Module):  # type: ignore[misc, name-defined]
+        """MiniLM's layers [split:] (copies, to be fine-tuned), mean pooling and a linear head."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = torch.nn.ModuleList(copy.deepcopy(layer) for layer in encoder.encoder.layer[split:])
+            self.dropout = torch.nn.Dropout(0.1)
+            self.head = torch.nn.Linear(int(encoder.config.hidden_size), len(CLASSES))
+
+        def forward(self, hidden: Any, mask: Any) -> Any:
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            additive = (1.0 - weights.transpose(1, 2)).unsqueeze(1) * -1e4  # [B, 1, 1, T]
+            for layer in self.layers:
+                out = layer(hidden, attention_mask=additive)
+                hidden = out[0] if isinstance(out, tuple) else out
+            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            return self.head(self.dropout(pooled))
+
+    return Top()
+
+
+def _pad(states: Sequence[Any], rows: Sequence[int]) -> tuple[Any, Any]:
+    torch = _torch()
+    width = max(states[i].shape[0] for i in rows)
+    hidden = torch.zeros(len(rows), width, states[rows[0]].shape[1])
+    mask = torch.zeros(len(rows), width, dtype=torch.long)
+    for r, i in enumerate(rows):
+        n = states[i].shape[0]
+        hidden[r, :n] = states[i]
+        mask[r, :n] = 1
+    return hidden, mask
+
+
+def _length_batches(states: Sequence[Any], size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar length (little padding: about half the work of random batches), in random order."""
+    keys = {i: (states[i].shape[0], rng.random()) for i in range(len(states))}
+    order = sorted(keys, key=keys.__getitem__)
+    batches = [order[start: start + size] for start in range(0, len(order), size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def fit(states: Sequence[Any], targets: Sequence[str], encoder: Any, config: TrainConfig,
+        progress: Progress | None = None) -> Any:
+    torch = _torch()
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    torch.use_deterministic_algorithms(True)
+    top = _top_module(encoder, config.split)
+    groups = [
+        {"params": list(top.layers.parameters()), "lr": config.lr},
+        {"params": list(top.head.parameters()), "lr": config.lr * config.head_lr_scale},
+    ]
+    optimiser = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
+    total = ((len(states) + config.batch_size - 1) // config.batch_size) * config.epochs
+    warmup = max(1, int(total * config.warmup))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))))
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    y = torch.tensor([CLASSES.index(t) for t in targets], dtype=torch.long)
+    rng, step = random.Random(config.seed), 0
+    top.train()
+    for _ in range(config.epochs):
+        for rows in _length_batches(states, config.batch_size, rng):
+            hidden, mask = _pad(states, rows)
+            loss = loss_fn(top(hidden, mask), y[rows])
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(top.parameters(), 1.0)
+            optimiser.step()
+            schedule.step()
+            step += 1
+            if progress:
+                progress("training", step, total)
+    top.eval()
+    return top
+
+
+def predict(top: Any, states: Sequence[Any], batch_size: int = 64) -> np.ndarray:
+    torch = _torch()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(states), batch_size):
+            rows = list(range(start, min(start + batch_size, len(states))))
+            hidden, mask = _pad(states, rows)
+            out.append(torch.softmax(top(hidden, mask), dim=-1).numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(CLASSES)))
+
+
+def accuracy(top: Any, states: Sequence[Any], examples: Sequence[Example]) -> float:
+    got = predict(top, states).argmax(1)
+    return float(np.mean([CLASSES[g] == e.target for g, e in zip(got, examples, strict=True)])) if examples else 0.0
