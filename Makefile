@@ -13,18 +13,27 @@ export ANONYMIZED_TELEMETRY=False
 
 install: $(STAMP)
 
+# A first install takes about 2-3 minutes (pip's cache warm); each step says what it is doing.
 $(STAMP): pyproject.toml
-	test -x $(PY) || python3.11 -m venv .venv || python3 -m venv .venv
-	$(PY) -m pip install --quiet --upgrade pip
-	# torch first and pinned: the CPU wheel on this machine, never a multi-GB CUDA build.
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@set -e; start=$$(date +%s); \
+	echo "install [1/4] creating .venv (a few seconds)"; \
+	test -x $(PY) || python3.11 -m venv .venv || python3 -m venv .venv; \
+	echo "install [2/4] upgrading pip (about 10 s)"; \
+	$(PY) -m pip install --quiet --upgrade pip; \
+	echo "install [3/4] torch==2.13.0, the CPU build (about 30 s)"; \
+	$(PY) -m pip install --quiet torch==2.13.0; \
+	echo "install [4/4] Ray Advisor and its libraries: chromadb, gradio, sentence-transformers, ... (about 2 min)"; \
+	$(PY) -m pip install --quiet -e '.[dev]'; \
+	touch $(STAMP); \
+	echo "install done in $$(( $$(date +%s) - start )) s"
 
 ingest: install
 	$(BIN)/ray-advisor ingest
 
-run: ingest
+# The port is checked first: a busy one fails in a second, before ingest loads the embedding model.
+run: install
+	@$(PY) -m assistant.ports $(HOST) $(PORT)
+	$(BIN)/ray-advisor ingest
 	@echo "Ray Advisor: open http://$(HOST):$(PORT)/ (API docs at http://$(HOST):$(PORT)/docs)"
 	$(BIN)/ray-advisor serve --host $(HOST) --port $(PORT)
 

@@ -14,6 +14,8 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -23,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.errors import IndexMissingError, InputError, RayAdvisorError
+from assistant.errors import IndexChangedError, IndexMissingError, InputError, RayAdvisorError
 from assistant.schema import Answer, Turn
 
 if TYPE_CHECKING:
@@ -34,6 +36,8 @@ log = logging.getLogger("ray_advisor.api")
 MODEL_ID = "ray-advisor"
 History = list[dict[str, str]]
 SOURCES_HEADER = "\n\n**Sources**\n"
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's script and CSS, served locally
+INDEX_HEADER = "X-Ray-Advisor-Index"  # the index version (active collection) that answered
 _END = object()
 
 
@@ -62,10 +66,20 @@ class ChatRequest(BaseModel):
 
 
 class AdvisorHolder:
-    """Builds the Assistant once, on first use; a failure (no index yet) is retried on the next request."""
+    """The one Assistant the server answers with, built on first use and swapped when the index changes.
+
+    A failure to build (no index yet) is retried on the next request. `refresh()` notices a new active
+    index (another process ran `ray-advisor ingest`), builds a complete new Assistant aside while the
+    old one keeps answering, then replaces one reference. A request takes the reference once, at its
+    start, so it is answered wholly by the old assistant or wholly by the new one, never by half of each.
+    """
 
     def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
         self.settings, self._bot, self._lock = settings, assistant, threading.Lock()
+        self.loaded_at = _now() if assistant is not None else ""
+        self.last_switch: dict[str, Any] | None = None
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     def ready(self) -> Assistant | None:
         return self._bot
@@ -77,7 +91,61 @@ class AdvisorHolder:
                     from assistant.core import Assistant
 
                     self._bot = Assistant.from_settings(self.settings)
+                    self.loaded_at = _now()
         return self._bot
+
+    @property
+    def current(self) -> Assistant | None:
+        return self._bot
+
+    def refresh(self) -> bool:
+        """Swap in an assistant on the active index if the pointer has moved; True when it swapped."""
+        bot = self._bot
+        if bot is None:
+            return False  # nothing loaded yet: the next request builds from whatever is active then
+        version = bot.store.version()
+        if version is None or version.name == bot.index.name:
+            return False
+        with self._lock:  # one build at a time; requests never take this lock once a bot exists
+            if self._bot is not bot:
+                return False
+            started = time.perf_counter()
+            fresh = bot.for_version(version)  # built aside: the old one answers meanwhile
+            self._bot = fresh  # the switch itself: one reference assignment
+            took_ms = round((time.perf_counter() - started) * 1000, 1)
+            self.loaded_at = _now()
+            self.last_switch = {"from": bot.index.name, "to": version.name, "build_ms": took_ms,
+                                "at": self.loaded_at}
+        log.info("index switched from %s to %s (new assistant built in %.0f ms)", bot.index.name, version.name,
+                 took_ms)
+        return True
+
+    def watch(self, every_s: float) -> None:
+        """Poll the pointer every `every_s` seconds on a daemon thread until `stop()`."""
+        if every_s <= 0 or self._watcher is not None:
+            return
+        self._stop.clear()
+
+        def loop() -> None:
+            while not self._stop.wait(every_s):
+                try:
+                    self.refresh()
+                except Exception:  # a half-written store, a vanished collection: keep answering, try again
+                    log.warning("could not switch to the new index; still answering from the old one",
+                                exc_info=True)
+
+        self._watcher = threading.Thread(target=loop, name="ray-advisor-index-watch", daemon=True)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=30)
+            self._watcher = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _invalid(field: str, msg: str) -> RequestValidationError:
@@ -114,10 +182,15 @@ def chat_to_question(req: ChatRequest) -> tuple[str, list[dict[str, str]]]:
 
 
 def sources_markdown(answer: Answer) -> str:
+    """The numbered sources under a chat reply: where each quote is from, and its words only when the answer
+    text does not already show them (the extractive answer quotes every one inline)."""
+    from assistant.quotes import place, shown_in
+
     cites = answer.citations
     if not cites:
         return ""
-    items = (f"{i}. *{c.source}*, {c.section}: \u201c{c.quote}\u201d" for i, c in enumerate(cites, 1))
+    items = (f"{i}. *{c.source}*, {place(c)}" + ("" if shown_in(answer.answer, c.quote) else f": \u201c{c.quote}\u201d")
+             for i, c in enumerate(cites, 1))
     return SOURCES_HEADER + "\n".join(items)
 
 
@@ -256,8 +329,20 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     settings = settings or (assistant.settings if assistant else load_settings())
     holder = AdvisorHolder(settings, assistant)
-    app = FastAPI(title="Ray Advisor", version="0.1.0",
-                  description="Ray 3 or Ray 3.2? Answers grounded in Luma's documents, with verbatim quotes.")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        holder.watch(settings.index_poll_seconds)  # notice a re-ingest without a restart
+        try:
+            yield
+        finally:
+            await run_in_threadpool(holder.stop)
+
+    from fastapi_offline import FastAPIOffline
+
+    # /docs and /redoc load Swagger UI / ReDoc from the package's own files, not a CDN: they work offline.
+    app = FastAPIOffline(title="Ray Advisor", version="0.1.0", lifespan=lifespan, static_url=DOCS_ASSETS,
+                         description="Ray 3 or Ray 3.2? Answers grounded in Luma's documents, with verbatim quotes.")
     app.state.holder, app.state.settings = holder, settings
     _install_handlers(app)
 
@@ -276,25 +361,35 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         # Built once: after the first request (or the warm-up before listening) no thread hop is needed.
         return bot if bot is not None else await run_in_threadpool(holder.get)
 
+    async def answer_from_one_version(question: str, history: History) -> tuple[Assistant, Answer]:
+        bot = await get_bot()  # taken once: the whole answer comes from this assistant's index version
+        try:
+            return bot, await run_in_threadpool(bot.ask, question, history)
+        except IndexChangedError:
+            # Two re-ingests came faster than the server switched, and the second dropped this version:
+            # switch now and answer the whole question again from the new one.
+            await run_in_threadpool(holder.refresh)
+            bot = await get_bot()
+            return bot, await run_in_threadpool(bot.ask, question, history)
+
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
 
     @v1.post("/ask", response_model=Answer)
     async def ask(req: AskRequest) -> Response:
         history = [t.model_dump() for t in req.history]
         check_input(settings, req.question, history)
-        bot = await get_bot()
-        answer: Answer = await run_in_threadpool(bot.ask, req.question, history)
+        bot, answer = await answer_from_one_version(req.question, history)
         # Already a validated Answer: serialise it once, rather than have FastAPI validate it again.
-        return Response(answer.model_dump_json(), media_type="application/json")
+        return Response(answer.model_dump_json(), media_type="application/json",
+                        headers={INDEX_HEADER: bot.index.name})
 
     @v1.post("/chat/completions", response_model=None)
     async def chat_completions(req: ChatRequest) -> dict[str, Any] | StreamingResponse:
         question, history = chat_to_question(req)
         check_input(settings, question, history, prefix=f"messages.{len(req.messages) - 1}.content")
-        bot = await get_bot()
         if req.stream:
-            return await _stream_completion(bot, question, history)
-        answer: Answer = await run_in_threadpool(bot.ask, question, history)
+            return await _stream_completion(await get_bot(), question, history)
+        _, answer = await answer_from_one_version(question, history)
         message = {"role": "assistant", "content": answer.answer + sources_markdown(answer)}
         return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "model": MODEL_ID,
                 "created": int(time.time()), "ray_advisor": ray_advisor_extra(answer),
@@ -319,7 +414,10 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             chunks = await run_in_threadpool(bot.chunk_count)
         except IndexMissingError as exc:  # readiness: not ready until there is an index to answer from
             return JSONResponse({"status": "unavailable", "index_loaded": False, "error": str(exc)}, 503)
-        return JSONResponse({"status": "ok", "index_loaded": True, "chunks": chunks, "model": MODEL_ID})
+        index = {"version": bot.index.name, "built_at": bot.index.built_at, "loaded_at": holder.loaded_at,
+                 "last_switch": holder.last_switch}
+        return JSONResponse({"status": "ok", "index_loaded": True, "chunks": chunks, "model": MODEL_ID,
+                             "index": index})
 
     # Unknown /v1 paths would otherwise fall through to the page mounted at "/"; answer them here in JSON.
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]

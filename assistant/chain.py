@@ -21,11 +21,13 @@ from assistant.deciders.inputs import context_of
 from assistant.deciders.llm import review_llm_reply
 from assistant.deciders.support import SpanIndex
 from assistant.errors import IndexMissingError
-from assistant.generators import Decision, Draft, Generator
+from assistant.followups import follow_ups_for
+from assistant.generators import Decision, Draft, Generator, Support
 from assistant.generators.base import GeneratorError
 from assistant.generators.extractive import ExtractiveGenerator
+from assistant.quotes import label_cells, widen
 from assistant.retrieve import HybridRetriever
-from assistant.schema import Answer, Passage
+from assistant.schema import Answer, Citation, Passage
 from assistant.text import normalise_ws
 from assistant.verify import QuoteVerifier
 
@@ -90,6 +92,7 @@ class Pipeline:
 
     def compose(self, state: State) -> State:
         t0 = time.perf_counter()
+        state.decision = self._readable(state.decision)
         state.draft = self._generate(state)
         return _timed("compose", state, t0)
 
@@ -122,12 +125,14 @@ class Pipeline:
         d = state.draft
         return Answer(question=state.question, answer=d.answer, recommendation=d.recommendation,
                       abstained=d.abstained, citations=d.citations, timings_ms=state.timings,
+                      follow_ups=follow_ups_for(d.recommendation, d.abstained),
                       generator=d.generator, standalone_question=state.condensed.standalone,
                       decision_trace=list(state.decision.trace) if state.decision else [])
 
     def stream(self, state: State) -> Iterator[str | Answer]:
         state = self.run(state, ("condense", "retrieve", "decide"))
         t0 = time.perf_counter()
+        state.decision = self._readable(state.decision)
         assert state.decision is not None
         draft: Draft | None = None
         gen = self.fallback if not state.query or not state.query.text else self.generator
@@ -145,6 +150,18 @@ class Pipeline:
         yield self.answer(state)
 
     # -- helpers -----------------------------------------------------------------------------------
+    def _readable(self, decision: Decision | None) -> Decision | None:
+        """Whole sentences instead of clauses, cells with their row and column (see assistant.quotes)."""
+        if decision is None or decision.abstain:
+            return decision
+
+        def verbatim(support: Support, passage: Passage) -> bool:
+            cite = Citation(source=support.source, section=support.section, quote=support.quote,
+                            chunk_id=support.chunk_id)
+            return bool(self.verifier.verify([cite], {passage.chunk_id: passage})[0])
+
+        return widen(decision, self.retriever.by_id, verbatim)
+
     def _generate(self, state: State) -> Draft:
         assert state.decision is not None
         no_question = state.query is None or not state.query.text  # only instructions: nothing to ask an LLM
@@ -167,7 +184,7 @@ class Pipeline:
         kept, dropped = self.verifier.verify(draft.citations, self.retriever.by_id)
         if dropped:
             log.warning("dropped %d quote(s) not found verbatim: %s", len(dropped), [c.quote[:60] for c in dropped])
-        draft.citations = kept
+        draft.citations = label_cells(kept, self.retriever.by_id)
         if dropped:  # a dropped quote is never shown: remove the lines of the answer that carry it
             draft.answer = _without_quotes(draft.answer, [c.quote for c in dropped])
         if draft.generator != self.fallback.name and not draft.generator.startswith("extractive"):

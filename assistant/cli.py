@@ -95,13 +95,19 @@ def ask(
     generator: Annotated[str | None, typer.Option(help="extractive or openai (default: settings).")] = None,
 ) -> None:
     """Answer one question."""
-    from assistant.errors import InputError
+    from assistant.core import Assistant
+    from assistant.errors import IndexMissingError, InputError, RayAdvisorError
+    from assistant.settings import SettingsError, load_settings
 
-    bot = _bot(generator)
     try:
+        bot = Assistant.from_settings(load_settings(), generator=generator)
         answer = bot.ask(question)
-    except InputError as exc:
-        _fail(str(exc))
+    except (RayAdvisorError, SettingsError, ValueError) as exc:
+        kind = ("index_missing" if isinstance(exc, IndexMissingError) else
+                "invalid_request_error" if isinstance(exc, InputError) else "invalid_setting")
+        if as_json:  # a program reading stdout gets an object it can parse, not an empty line
+            sys.stdout.write(json.dumps({"error": {"message": str(exc), "type": kind}}, indent=2) + "\n")
+        _fail(str(exc), code=1 if kind == "index_missing" else 2)
     if as_json:
         sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
     else:
@@ -117,7 +123,11 @@ def _render(answer: Any) -> None:
     title = "No answer in the documents" if answer.abstained else f"Recommended: {MODEL_NAMES[answer.recommendation]}"
     console.print(Panel(Markdown(answer.answer), title=title, title_align="left"))
     for i, c in enumerate(answer.citations, 1):
-        console.print(f"  [dim][{i}] {c.source} · {c.section}[/dim]", highlight=False)
+        where = f"{c.section}, {c.row} ({c.column})" if c.row else c.section
+        console.print(f"  [dim][{i}] {c.source} · {where}[/dim]", highlight=False)
+    if answer.follow_ups:  # a conditional answer: say which fact decides it
+        console.print("  It turns on one fact; reply " + " or ".join(f"[bold]“{f}”[/bold]" for f in answer.follow_ups),
+                      highlight=False)
 
 
 @app.command()
@@ -156,6 +166,12 @@ def serve(
              "the page is then served by a separate one-worker `serve`).", min=1, max=64)] = 1,
 ) -> None:
     """Serve the HTTP API and the chat page (one worker), or the API on N worker processes."""
+    from assistant.ports import PortError, check_port
+
+    try:
+        check_port(host, port)  # first, before the model and Gradio load: a busy port fails in a second
+    except PortError as exc:
+        _fail(str(exc), code=1)
     from assistant.serve import serve as run
 
     run(host=host, port=port, settings=_settings(), workers=workers)

@@ -18,7 +18,7 @@ from assistant.generators import make_generator
 from assistant.retrieve import HybridRetriever
 from assistant.schema import Answer, Turn
 from assistant.settings import Settings, load_settings
-from assistant.store import Store
+from assistant.store import IndexVersion, Store
 from assistant.verify import QuoteVerifier
 
 
@@ -56,11 +56,15 @@ def span_vectors(store: Store, texts: list[str]) -> np.ndarray:
 
 
 class Assistant:
-    def __init__(self, settings: Settings, store: Store, generator_name: str | None = None) -> None:
+    def __init__(self, settings: Settings, store: Store, generator_name: str | None = None,
+                 version: IndexVersion | None = None) -> None:
         self.settings = settings
         self.store = store
         self.generator_name = generator_name or settings.generator
-        retriever = HybridRetriever(store, settings.top_k)
+        # The index version this assistant answers from, for its whole life (a server swaps in a new
+        # assistant when the pointer moves; see assistant.api.AdvisorHolder).
+        self.index = version or store.version() or IndexVersion(store.require_active().name)
+        retriever = HybridRetriever(store, settings.top_k, store.open(self.index.name))
         spans = SpanIndex(retriever.passages, span_vectors(store, SpanIndex.texts_of(retriever.passages)))
         self.pipeline = Pipeline(retriever, spans, learned_decider(settings, spans),
                                  make_generator(self.generator_name, settings), QuoteVerifier(settings.corpus_dir))
@@ -70,9 +74,14 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, generator: str | None = None) -> Assistant:
         settings = settings or load_settings()
+        Store.require_existing(settings)  # before opening anything: asking must never create an empty store
         store = Store(settings)
         store.require_active()  # a clear message when there is no index yet
         return cls(settings, store, generator)
+
+    def for_version(self, version: IndexVersion) -> Assistant:
+        """A new assistant on another index version, sharing this one's store (client and loaded model)."""
+        return type(self)(self.settings, self.store, self.generator_name, version)
 
     # -- asking ------------------------------------------------------------------------------------
     def validate(self, question: str, history: Sequence[Any] | None) -> tuple[str, list[dict[str, str]]]:

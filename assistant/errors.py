@@ -9,6 +9,10 @@ class IndexMissingError(RayAdvisorError):
     """No index yet, or it cannot be opened."""
 
 
+class IndexChangedError(IndexMissingError):
+    """The index version an assistant was built on was dropped by a newer ingest while it was in use."""
+
+
 class InputError(RayAdvisorError):
     """A question or history the assistant cannot take (empty, too long, wrong roles)."""
 

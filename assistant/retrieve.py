@@ -14,6 +14,7 @@ collections are searched by Chroma's HNSW index, per question.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from assistant.store import Store
 from assistant.text import stem, tokens
 
 IN_MEMORY_MAX = 50_000  # chunks; 384 floats each is ~75 MB per worker at this size
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
+
 RRF_K = 60  # the constant from Cormack et al.; it damps the weight of the very first ranks
 _STOP = frozenset(
     "a an the and or of to in on for with is are be i we you it my our me do does did can could should "
@@ -40,12 +44,15 @@ class Retrieved:
 
 
 class HybridRetriever:
-    def __init__(self, store: Store, top_k: int) -> None:
+    def __init__(self, store: Store, top_k: int, collection: Collection | None = None) -> None:
         import bm25s  # lazy: scipy is slow to import
 
         self.store = store
         self.top_k = top_k
-        self.passages, matrix = store.snapshot()
+        # Bound to one collection for life: dense hits and the passages/BM25 below always come from the same
+        # index version, even after the pointer moves on (the server then builds a new retriever).
+        self.collection = collection or store.require_active()
+        self.passages, matrix = store.snapshot(self.collection)
         self._matrix = matrix if matrix is not None and len(self.passages) <= IN_MEMORY_MAX else None
         self._ids = [p.chunk_id for p in self.passages]
         self.by_id = {p.chunk_id: p for p in self.passages}
@@ -63,7 +70,7 @@ class HybridRetriever:
     def dense(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
         if self._matrix is None:
-            return self.store.query(embedding, k)
+            return self.store.query(embedding, k, self.collection)
         k = min(k, len(self._ids))
         if k <= 0:
             return []

@@ -24,6 +24,9 @@ class Citation(BaseModel):
     section: str = Field(description="Part of the page the quote comes from, e.g. 'FAQ', 'Comparison'.")
     quote: str = Field(description="Verbatim text from that file (whitespace may be normalised).")
     chunk_id: str
+    # Added: a quoted table cell is read with its row and column.
+    row: str = Field(default="", description="For a table cell: the row label, e.g. 'Best starting point'.")
+    column: str = Field(default="", description="For a table cell: the column label, e.g. 'Ray 3.2'.")
 
 
 class Answer(BaseModel):
@@ -33,6 +36,8 @@ class Answer(BaseModel):
     abstained: bool = Field(description="True when the documents do not cover the question.")
     citations: list[Citation] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    follow_ups: list[str] = Field(default_factory=list,
+                                  description="One-click next turns when the answer hinges on a fact not given.")
     # Added fields (DESIGN.md allows additions, never removals).
     generator: str = Field(default="extractive", description="Which generator wrote the final answer.")
     standalone_question: str = Field(default="", description="The question after resolving follow-ups.")
@@ -80,6 +85,8 @@ class Support:
     section: str
     label: str = ""  # e.g. the table row or FAQ question it belongs to
     stance: str = "none"
+    row: str = ""  # for a table cell: its row label ("Best starting point") ...
+    column: str = ""  # ... and its column label ("Ray 3.2")
 
 
 @dataclass

@@ -25,6 +25,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("ray_advisor.serve")
 _PAGE_ENV = "RAY_ADVISOR_SERVE_PAGE"  # read by worker processes: mount the page ("1") or not ("0")
 
+# What a page load fetches besides the page itself: scripts, styles, fonts, icons, Gradio's config and
+# heartbeats. About 50 lines per visit in uvicorn's access log; kept out so the log shows what people ask.
+_ASSET_PREFIXES = ("/assets/", "/static/", "/docs-assets/", "/gradio_api/file=", "/file=", "/favicon",
+                   "/theme.css", "/manifest.json", "/gradio_api/heartbeat/", "/gradio_api/info", "/config",
+                   "/gradio_api/upload_progress", "/custom_component/", "/svelte/", "/gradio_api/queue/data")
+_ASSET_SUFFIXES = (".js", ".mjs", ".css", ".map", ".woff", ".woff2", ".ttf", ".otf", ".png", ".svg", ".ico",
+                   ".jpg", ".jpeg", ".webp", ".gif")
+
+
+def is_asset(path: str) -> bool:
+    path = path.split("?", 1)[0]
+    return path.startswith(_ASSET_PREFIXES) or path.lower().endswith(_ASSET_SUFFIXES)
+
+
+class QuietAssets(logging.Filter):
+    """Drops uvicorn access-log lines for page assets (set RAY_ADVISOR_LOG_ASSETS=true to keep them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        # uvicorn's access record: (client, method, path, http version, status)
+        return not (isinstance(args, tuple) and len(args) >= 3 and is_asset(str(args[2])))
+
 
 def build_app(
     settings: Settings | None = None, assistant: Assistant | None = None, page: bool = True
@@ -58,7 +80,9 @@ def worker_app() -> FastAPI:
     """The app factory each worker process calls (`uvicorn assistant.serve:worker_app --factory`)."""
     from assistant.settings import load_settings
 
-    app = build_app(load_settings(), page=os.environ.get(_PAGE_ENV, "0") == "1")
+    settings = load_settings()
+    _quiet_logs(settings)
+    app = build_app(settings, page=os.environ.get(_PAGE_ENV, "0") == "1")
     _warm(app)
     return app
 
@@ -80,9 +104,12 @@ def serve(host: str = "127.0.0.1", port: int = 7860, settings: Settings | None =
     """Serve until interrupted. `page` defaults to True for one worker and False for several."""
     import uvicorn
 
+    from assistant.ports import check_port
     from assistant.settings import load_settings
 
     settings = settings or load_settings()  # a wrong RAY_ADVISOR_* value stops here, naming the variable
+    check_port(host, port)  # before the model and Gradio load (the CLI checks even earlier)
+    _quiet_logs(settings)
     page = (workers == 1) if page is None else page
     if workers <= 1:
         app = build_app(settings, page=page)
@@ -98,3 +125,14 @@ def serve(host: str = "127.0.0.1", port: int = 7860, settings: Settings | None =
                 workers)
     uvicorn.run("assistant.serve:worker_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info")
+
+
+def _quiet_logs(settings: Settings) -> None:
+    if not settings.log_assets:
+        logging.getLogger("uvicorn.access").addFilter(QuietAssets())
+    ours = logging.getLogger("ray_advisor")  # our own notes (an index switch) beside uvicorn's lines
+    if not ours.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)

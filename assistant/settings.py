@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     max_history_turns: int = Field(default=20, ge=0, le=200)
     page_concurrency: int = Field(default=8, ge=1, le=256)
     eval_thresholds_path: Path | None = None
+    log_assets: bool = False  # log every page asset request too (off: ~50 lines per page load)
+    index_poll_seconds: float = Field(default=2.0, ge=0, le=3600)  # how often a server looks for a re-ingest
 
     @field_validator("chroma_host", "llm_base_url", "llm_model", "llm_api_key", "api_key", mode="before")
     @classmethod

@@ -1,18 +1,22 @@
 """The Chroma store: an embedded PersistentClient by default, a Chroma server when a host is set.
 
 Atomic switching: each ingest that changes anything writes a complete new collection, then flips a
-pointer (the metadata of a small `<name>-active` collection) to it, then drops the old one. A crash at
-any point before the flip leaves the previous collection whole and still the one that is read.
+pointer (the metadata of a small `<name>-active` collection) to it. A crash at any point before the flip
+leaves the previous collection whole and still the one that is read. The collection the flip replaced is
+kept (as "previous") until the next switch, so a running server still answering from it while it builds
+its new assistant never finds it gone; anything older, or a crashed build, is dropped.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import assistant.offline  # noqa: F401
-from assistant.errors import IndexMissingError
+from assistant.errors import IndexChangedError, IndexMissingError
 from assistant.schema import Passage, Span
 
 if TYPE_CHECKING:
@@ -41,6 +45,15 @@ def make_client(settings: Settings) -> ClientAPI:
                                 "Check the setting, or run `ray-advisor ingest --rebuild`.") from None
 
 
+@dataclass(frozen=True)
+class IndexVersion:
+    """What the pointer says: the active collection (the index version) and when it was switched to."""
+
+    name: str
+    built_at: str = ""  # ISO 8601 UTC; "" for an index written before this was recorded
+    previous: str = ""
+
+
 class Store:
     def __init__(self, settings: Settings, client: ClientAPI | None = None) -> None:
         from assistant.embeddings import MiniLMEmbeddings
@@ -61,23 +74,44 @@ class Store:
             self._encoder = question_encoder(self.settings)
         return self._encoder
 
+    @staticmethod
+    def require_existing(settings: Settings) -> None:
+        """Fail, creating nothing, when the embedded store has never been written (a server is checked on use)."""
+        if settings.chroma_host:
+            return
+        if not (settings.chroma_path / "chroma.sqlite3").is_file():
+            raise IndexMissingError(f"no index yet at {settings.chroma_path}: run `ray-advisor ingest` "
+                                    "(or `make ingest`) first")
+
     # -- the pointer -------------------------------------------------------------------------------
     @property
     def _pointer_name(self) -> str:
         return f"{self.base}-active"
 
-    def active_name(self) -> str | None:
+    def version(self) -> IndexVersion | None:
+        """The pointer's current value, read fresh (another process may have switched it)."""
         try:
             pointer = self.client.get_collection(self._pointer_name, embedding_function=None)
         except Exception:  # not found: nothing has been ingested yet
             return None
-        name = (pointer.metadata or {}).get("active")
-        return str(name) if name else None
+        meta = pointer.metadata or {}
+        name = meta.get("active")
+        if not name:
+            return None
+        return IndexVersion(str(name), str(meta.get("built_at") or ""), str(meta.get("previous") or ""))
+
+    def active_name(self) -> str | None:
+        version = self.version()
+        return version.name if version else None
 
     def active(self) -> Collection | None:
         name = self.active_name()
         if name is None:
             return None
+        return self.open(name)
+
+    def open(self, name: str) -> Collection:
+        """One collection by name, whatever the pointer says now (an assistant stays on the one it was built on)."""
         try:
             return self.client.get_collection(name, embedding_function=self.embedder)  # type: ignore[arg-type]
         except Exception as exc:
@@ -99,16 +133,22 @@ class Store:
         )
 
     def switch_to(self, collection: Collection) -> None:
-        pointer = self.client.get_or_create_collection(
-            self._pointer_name, embedding_function=None, metadata={"active": collection.name})
-        pointer.modify(metadata={"active": collection.name})
+        before = self.active_name()
+        meta = {"active": collection.name, "previous": before or "",
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        pointer = self.client.get_or_create_collection(self._pointer_name, embedding_function=None, metadata=meta)
+        pointer.modify(metadata=meta)
         self.drop_stale()
 
     def drop_stale(self) -> list[str]:
-        """Remove collections of ours that the pointer does not name (old ones, or a crashed build)."""
-        active, dropped = self.active_name(), []
+        """Remove collections of ours the pointer does not name as active or previous (older ones, crashed builds).
+
+        The previous one stays until the next switch: a server may still be answering from it.
+        """
+        version, dropped = self.version(), []
+        keep = {self._pointer_name} | ({version.name, version.previous} if version else set())
         for name in self._collection_names():
-            if name.startswith(self.base + "-") and name not in (active, self._pointer_name):
+            if name.startswith(self.base + "-") and name not in keep:
                 self.client.delete_collection(name)
                 dropped.append(name)
         return dropped
@@ -147,14 +187,26 @@ class Store:
         """Normalised vectors [N, dim] from the ONNX question encoder (RAY_ADVISOR_ENCODER)."""
         return self.question_encoder.embed(texts)
 
-    def query(self, embedding: list[float] | np.ndarray, k: int) -> list[tuple[str, float]]:
-        collection = self.require_active()
-        k = min(k, collection.count())
+    def query(self, embedding: list[float] | np.ndarray, k: int,
+              collection: Collection | None = None) -> list[tuple[str, float]]:
+        collection = collection or self.require_active()
+        try:
+            k = min(k, collection.count())
+        except Exception as exc:
+            if collection.name not in self._collection_names():
+                raise IndexChangedError(f"the index version {collection.name} was replaced while answering; "
+                                        "ask again") from exc
+            raise
         if k <= 0:
             return []
-        vector: list[float] = [float(x) for x in embedding]
-        got = collection.query(query_embeddings=[vector], n_results=k,  # type: ignore[arg-type]
-                               include=["distances"])
+        try:
+            got = collection.query(query_embeddings=[[float(x) for x in embedding]], n_results=k,  # type: ignore[arg-type]
+                                   include=["distances"])
+        except Exception as exc:
+            if collection.name not in self._collection_names():  # dropped by a newer ingest meanwhile
+                raise IndexChangedError(f"the index version {collection.name} was replaced while answering; "
+                                        "ask again") from exc
+            raise
         distances = (got["distances"] or [[]])[0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], distances, strict=True)]
 

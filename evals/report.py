@@ -34,6 +34,24 @@ HEADLINE: tuple[tuple[str, str], ...] = (
 )
 
 
+# One line each, written into report.md under the metrics table.
+DEFINITIONS: dict[str, str] = {
+    "cases": "number of eval cases asked.",
+    "accuracy": "share of cases whose recommendation is one of the case's acceptable labels (errors count as wrong).",
+    "pass_rate": "share of cases with both the label and the abstain/answer decision right.",
+    "abstention_precision": "of the answers that abstained, the share where the case expected an abstention.",
+    "abstention_recall": "of the cases that expected an abstention, the share that abstained.",
+    "citations": "number of quotes cited over all answers.",
+    "invalid_citations": "quotes not found verbatim (whitespace-normalised) in the source file they name.",
+    "citation_relevance": "share of answered cases citing at least one section the case expects.",
+    "must_mention_rate": "share of the cases' required terms found in the answer text.",
+    "answer_support": "share of the answers' claim sentences backed by one of their own verified quotes.",
+    "p50_ms": "median time to answer one question, in milliseconds.",
+    "p95_ms": "95th-percentile time to answer one question, in milliseconds.",
+    "errors": "cases where asking raised an error instead of answering.",
+}
+
+
 def headline(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(name, fmt.format(metrics[name])) for name, fmt in HEADLINE if name in metrics]
 
@@ -104,6 +122,8 @@ def render_markdown(result: EvalResult) -> str:
     lines += _md_table(
         ["metric", "value", "gate"], [[n, v, result.thresholds.get(n, "")] for n, v in headline(m)]
     )
+    lines += ["What each metric means:", ""]
+    lines += [f"- **{name}**: {DEFINITIONS[name]}" for name, _ in headline(m) if name in DEFINITIONS] + [""]
     lines += ["## Accuracy by category", "", "![accuracy by category](categories.png)", ""]
     lines += _md_table(
         ["category", "accuracy"], [[c, f"{v:.3f}"] for c, v in m.get("by_category", {}).items()]

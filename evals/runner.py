@@ -101,10 +101,20 @@ def to_outcome(case: EvalCase, answer: Answer | None, wall_ms: float, error: str
     )
 
 
+PROGRESS_EVERY = 20  # a plain progress line every this many cases when the console is not a terminal
+
+
 def run_cases(cases: list[EvalCase], ask: AskFn, console: Console | None = None) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    progress = track(cases, description="asking", console=console, transient=True)
-    for case in progress:
+    console = console or Console()
+    live = console.is_terminal
+    progress = track(cases, description=f"asking {len(cases)} cases", console=console, transient=True) \
+        if live else cases
+    started_all = time.perf_counter()
+    for done, case in enumerate(progress):
+        if not live and done and done % PROGRESS_EVERY == 0:
+            console.print(f"  asked {done}/{len(cases)} cases ({time.perf_counter() - started_all:.0f} s)",
+                          highlight=False)
         started = time.perf_counter()
         try:
             answer = ask(case.question, case.history_dicts())
@@ -138,10 +148,14 @@ def run_eval(
     corpus = load_corpus(settings.corpus_dir)
     with ExitStack() as stack:
         if url:
+            console.print(f"eval: {len(cases)} cases against {url}", highlight=False)
             ask, target = http_asker(url, api_key or settings.api_key, stack), url
         else:
+            console.print(f"eval: {len(cases)} cases; loading the index and the embedding model (about 10 s)…",
+                          highlight=False)
             ask, target = in_process_asker(settings, generator), generator or settings.generator
         outcomes = run_cases(cases, ask, console)
+        console.print(f"eval: asked {len(outcomes)} cases; computing metrics", highlight=False)
     metrics = compute_metrics(outcomes, corpus).as_dict()
     result = EvalResult(
         metrics=metrics,

@@ -34,6 +34,44 @@ def test_condense_resolves_a_follow_up_and_leaves_a_new_question_alone() -> None
     assert fresh.context == ""
 
 
+def _turns(*questions: str) -> list[dict[str, str]]:
+    return [t for q in questions for t in ({"role": "user", "content": q}, {"role": "assistant", "content": "..."})]
+
+
+@pytest.mark.parametrize("history, follow_up, standalone", [
+    (["We want to change the background."], "and if we have nothing filmed?",
+     "Which model fits if we want to change the background and we have nothing filmed?"),
+    (["We want to change the background. Which model should we use?"], "and if we have nothing filmed?",
+     "Which model should we use if we want to change the background and we have nothing filmed?"),
+    (["Is Ray 3.2 always better for production?"], "We already have footage",
+     "Is Ray 3.2 always better for production if we already have footage?"),
+    (["I have product footage and need to relight it. Which model?"], "And if I have no footage, only an idea?",
+     "Which model if I have product footage and need to relight it, but I have no footage, only an idea?"),
+    (["We shot a car commercial"], "so which one should I use?",
+     "Which one should I use, given that we shot a car commercial?"),
+])
+def test_a_follow_up_is_rewritten_as_one_question(history: list[str], follow_up: str, standalone: str) -> None:
+    got = condense(follow_up, _turns(*history))
+    assert got.standalone == standalone
+    assert got.standalone.count("?") == 1 and got.context  # the decider still sees the earlier turn
+
+
+def test_quotes_are_whole_sentences(bot) -> None:  # type: ignore[no-untyped-def]
+    from assistant.quotes import whole_sentence
+
+    by_heading = {p.heading: p for p in bot.pipeline.retriever.passages if p.kind == "faq"}
+    control = by_heading["Which model gives more control over an existing clip?"]
+    assert whole_sentence("Its value is the combination of source video", control).startswith(
+        "Ray 3.2. Its value is the combination")
+    main = by_heading["What is the main difference between Ray 3.2 and Ray 3?"]
+    assert whole_sentence("while Ray 3.2 is better when you already have a source clip", main).startswith(
+        "The simple version: Ray 3 is better")
+    answer = bot.ask("Is Ray 3.2 always better than Ray 3?")
+    for citation in answer.citations:
+        first = citation.quote.split()[0]
+        assert first[0].isupper() or first[0].isdigit() or citation.row, citation.quote
+
+
 def test_retrieve_finds_the_comparison_row_by_words_and_meaning(bot) -> None:  # type: ignore[no-untyped-def]
     got = bot.pipeline.retriever.retrieve("preserves source duration and motion")
     assert any(p.kind == "table-row" and p.heading == "Continuity" for p in got.passages[:3])

@@ -79,15 +79,54 @@ def test_ask_follow_up_uses_history(api: str) -> None:
 def test_healthz_models_sources_docs(api: str) -> None:
     health = httpx.get(f"{api}/healthz").json()
     assert health["status"] == "ok" and health["index_loaded"] is True and health["chunks"] > 0
+    index = health["index"]  # the index version (active collection) and when it was built
+    assert index["version"].startswith("ray-advisor-") and index["built_at"] and index["loaded_at"]
     models = httpx.get(f"{api}/v1/models").json()
     assert [m["id"] for m in models["data"]] == ["ray-advisor"]
     sources = httpx.get(f"{api}/v1/sources").json()
     names = {s["source"] for s in sources["sources"]}
     assert {"ray-3.2-vs-ray-3.txt", "ray-3.2-vs-ray-3-digest.txt"} <= names
     assert all(s["chunks"] > 0 for s in sources["sources"])
-    assert httpx.get(f"{api}/docs").status_code == 200
+    docs = httpx.get(f"{api}/docs")
+    assert docs.status_code == 200
+    # Swagger UI's script and CSS come from this server, not a CDN: the docs work with no internet.
+    assert "cdn." not in docs.text and "/docs-assets/swagger-ui-bundle.js" in docs.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        got = httpx.get(f"{api}/docs-assets/{asset}")
+        assert got.status_code == 200 and len(got.content) > 10_000
     paths = httpx.get(f"{api}/openapi.json").json()["paths"]
     assert {"/v1/ask", "/v1/chat/completions", "/v1/models", "/v1/sources", "/healthz"} <= set(paths)
+
+
+def test_depends_offers_follow_ups_that_lead_to_a_definite_answer(api: str) -> None:
+    question = "Is Ray 3.2 always better for production?"
+    first = post(f"{api}/v1/ask", {"question": question}).json()
+    assert first["recommendation"] == "depends"
+    assert first["follow_ups"] == ["We already have footage", "Nothing is filmed yet"]
+    history = [{"role": "user", "content": question}, {"role": "assistant", "content": first["answer"]}]
+    expected = {"We already have footage": "ray-3.2", "Nothing is filmed yet": "ray-3"}
+    for follow_up, label in expected.items():
+        got = post(f"{api}/v1/ask", {"question": follow_up, "history": history}).json()
+        assert got["recommendation"] == label and got["follow_ups"] == [], got
+        # One question, not two turns glued together.
+        assert got["standalone_question"].count("?") == 1 and question[:-1] in got["standalone_question"]
+    definite = post(f"{api}/v1/ask", {"question": RELIGHT}).json()
+    assert definite["follow_ups"] == []
+
+
+def test_quotes_are_whole_sentences_or_labelled_table_cells(api: str) -> None:
+    body = post(f"{api}/v1/ask", {"question": "Which model gives more control over an existing clip?"}).json()
+    quotes = [c["quote"] for c in body["citations"]]
+    assert "Ray 3.2. Its value is the combination of source video" in quotes[0]  # not "Its value is ..."
+    assert len(quotes) == len(set(quotes))
+    for cite in body["citations"]:
+        if cite["row"]:  # a table cell is read with its row and column
+            assert cite["section"] == "Comparison" and cite["column"] in ("Ray 3.2", "Ray 3")
+        else:
+            assert cite["quote"][0].isupper() and cite["quote"].rstrip()[-1] in ".!?", cite["quote"]
+    depends = post(f"{api}/v1/ask", {"question": "What is the main difference between Ray 3.2 and Ray 3?"}).json()
+    for cite in depends["citations"]:
+        assert not cite["quote"].startswith(("while", "Its ", "It ")), cite["quote"]
 
 
 def test_chat_completion_plain_ignores_system_and_keeps_citations(api: str) -> None:
@@ -103,6 +142,10 @@ def test_chat_completion_plain_ignores_system_and_keeps_citations(api: str) -> N
     assert "**Sources**" in text and "Ray 3.2" in text
     assert body["ray_advisor"]["recommendation"] == "ray-3.2"
     assert body["ray_advisor"]["citations"][0]["quote"] in text
+    # Each quote is shown once: in the answer; the Sources block says where it is from.
+    for cite in body["ray_advisor"]["citations"]:
+        assert text.count(cite["quote"]) == 1, cite["quote"]
+    assert body["ray_advisor"]["citations"][0]["source"] in text.split("**Sources**")[1]
 
 
 def test_chat_completion_stream_is_sse_with_final_extra(api: str) -> None:

@@ -65,11 +65,19 @@ def test_run_eval_with_a_perfect_assistant_passes(
 ) -> None:
     oracle = _oracle()
     monkeypatch.setattr(runner, "in_process_asker", lambda _settings, _generator: oracle)
-    result = runner.run_eval(report_dir=tmp_path / "r", settings=settings, console=_quiet())
+    console = _quiet()
+    result = runner.run_eval(report_dir=tmp_path / "r", settings=settings, console=console)
     assert result.passed, result.failures
     assert result.metrics["accuracy"] == 1.0 and result.metrics["invalid_citations"] == 0
     data = json.loads((tmp_path / "r" / "results.json").read_text(encoding="utf-8"))
     assert len(data["cases"]) == len(load_cases())
+    # Not silent while it works: what it is doing, then progress every few cases.
+    said = console.export_text()
+    total = len(load_cases())
+    assert f"eval: {total} cases" in said and f"asked {runner.PROGRESS_EVERY}/{total} cases" in said
+    # report.md defines each metric in one line.
+    report = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert "- **accuracy**: share of cases" in report and "- **p95_ms**:" in report
 
 
 def test_main_exit_codes_and_errors_per_case(

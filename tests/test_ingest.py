@@ -236,7 +236,8 @@ def test_editing_one_faq_answer_re_embeds_only_that_chunk(tmp_path: Path, both_f
     (old_id,) = set(before) - set(after)
     assert NEW_ANSWER in after[new_id][1] and OLD_ANSWER in before[old_id][1]
     assert after[new_id][0] == before[old_id][0]  # same sources as before the edit
-    assert our_collections(settings) == {report.collection, f"{settings.collection}-active"}
+    # The replaced collection stays until the next switch: a running server may still answer from it.
+    assert our_collections(settings) == {report.collection, first.collection, f"{settings.collection}-active"}
 
     store = Store(settings)  # queries still work, and find the edited answer
     hits = store.query(store.embed_query("several rough takes of a storyboard frame before committing"), 3)
@@ -269,7 +270,8 @@ def test_deleting_a_file_updates_sources_and_removes_only_its_own_chunks(tmp_pat
     before = stored(settings)
 
     (corpus / DIGEST).unlink()  # everything in the digest is also in the main page
-    report, embedded = ingest(settings)
+    middle, embedded = ingest(settings)
+    report = middle
     assert embedded == 0  # nothing new to embed: only the sources changed
     assert (report.added, report.removed) == (0, 0)
     assert report.updated == SHIPPED_AFTER - 1 and report.unchanged == 1  # all but the main-only chunk
@@ -285,7 +287,8 @@ def test_deleting_a_file_updates_sources_and_removes_only_its_own_chunks(tmp_pat
     assert set(after) == expected and report.chunks_stored == len(expected)
     assert {tuple(sources) for sources, _ in after.values()} == {(DIGEST,)}
     assert report.files == [DIGEST]
-    assert our_collections(settings) == {report.collection, f"{settings.collection}-active"}
+    # Only the active and the one it replaced are kept; the first is gone.
+    assert our_collections(settings) == {report.collection, middle.collection, f"{settings.collection}-active"}
 
 
 def test_rebuild_re_embeds_everything(tmp_path: Path) -> None:
@@ -298,7 +301,7 @@ def test_rebuild_re_embeds_everything(tmp_path: Path) -> None:
     assert (report.added, report.updated, report.removed, report.unchanged) == (SHIPPED_AFTER, 0, 0, 0)
     assert report.collection != first.collection
     assert stored(settings) == before
-    assert our_collections(settings) == {report.collection, f"{settings.collection}-active"}
+    assert our_collections(settings) == {report.collection, first.collection, f"{settings.collection}-active"}
 
 
 # -- bad files -------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+from assistant.quotes import place, shown_in
 from assistant.schema import MODEL_NAMES, Answer
 
 EMPTY_BADGE = '<div class="ra-badge ra-empty" id="ra-badge-text">Ask a question to get a recommendation</div>'
@@ -27,7 +28,9 @@ def sources_markdown(answer: Answer) -> str:
     parts = []
     for i, cite in enumerate(answer.citations, 1):
         quote = " ".join(cite.quote.split())
-        parts.append(f"**{i}. {cite.source}** · {cite.section}\n\n> {quote}")
+        where = f"**[{i}]** {cite.source} · {place(cite)}"
+        # A quote the answer already shows (numbered [i]) is not printed a second time; only where it is from.
+        parts.append(where if shown_in(answer.answer, quote) else f"{where}\n\n> {quote}")
     return "\n\n".join(parts)
 
 

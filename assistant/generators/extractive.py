@@ -40,14 +40,18 @@ def abstention_text(decision: Decision) -> str:
 
 
 def quote_line(support: Support, number: int, with_stance: bool) -> str:
-    lead = ""
-    if support.label and support.label != support.quote and not support.label.endswith("?"):
-        lead = f"*{support.section}, {support.label}*: "  # e.g. "Comparison, Continuity (Ray 3.2)"
+    """The quote first, then where it is from: `- “...” [1] — *FAQ, “When should I choose Ray 3?”*`."""
+    where = ""
+    if support.row and support.column:  # a table cell: its row and column say what it means
+        where = f"*{support.section} table, {support.row} ({support.column})*"
     elif support.label.endswith("?"):
-        lead = f"*FAQ, “{support.label}”*: "
+        where = f"*FAQ, “{support.label}”*"
+    elif support.label and support.label != support.quote:
+        where = f"*{support.section}, {support.label}*"  # e.g. "Decision guide, Use Ray 3 for invention"
+    lead = ""
     if with_stance and support.stance in CONDITION and support.stance != "none":
-        lead = f"For {CONDITION[support.stance]}: " + lead
-    return f"- {lead}“{support.quote}” [{number}]"
+        lead = f"For {CONDITION[support.stance]}: "
+    return f"- {lead}“{support.quote}” [{number}]" + (f" — {where}" if where else "")
 
 
 def compose(decision: Decision) -> tuple[str, list[Citation]]:
@@ -59,7 +63,7 @@ def compose(decision: Decision) -> tuple[str, list[Citation]]:
         lines.append(WHY[decision.label])
     for support in decision.support:
         citations.append(Citation(source=support.source, section=support.section, quote=support.quote,
-                                  chunk_id=support.chunk_id))
+                                  chunk_id=support.chunk_id, row=support.row, column=support.column))
         lines.append(quote_line(support, len(citations), with_stance=decision.label == "depends"))
     if decision.uncovered:
         lines += ["", f"_The documents don't say anything about {' or '.join(decision.uncovered)}._"]

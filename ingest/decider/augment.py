@@ -19,7 +19,7 @@ from dataclasses import replace
 from assistant.deciders.inputs import context_of
 from ingest.decider.data import Example
 
-_NEIGHBOURS = dict(zip("qwertyuiopasdfghjklzxcvbnm", "wqrtyuiopoadfghjklkzxcvbnmn", strict=True))
+_NEIGHBOURS = dict(zip("qwertyuiopasdfghjklzxcvbnm", "wertyuiopo" "sdfghjklk" "xcvbnmn", strict=True))
 VERDICTS = {
     "ray-3.2": "Use **Ray 3.2**.", "ray-3": "Use **Ray 3**.",
     "ray-3-then-ray-3.2": "Use **both in sequence**: explore with **Ray 3**, then transform with **Ray 3.2**.",
