@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from assistant.deciders.inputs import SPLIT_LAYER
 from assistant.errors import IndexMissingError
 
 if TYPE_CHECKING:
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
 Variant = Literal["fp32", "int8"]
 FILE_NAMES: dict[Variant, str] = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 MANIFEST = "onnx.json"
-EXPORT_FORMAT = 3  # bump when the export itself changes (inputs, opset, quantisation), to re-export
+# Bump when the export itself changes (inputs, outputs, opset, quantisation), to re-export; the decider's
+# split layer is part of it, since the export's second output is that layer's hidden states.
+EXPORT_FORMAT = f"3-split{SPLIT_LAYER}"
 _HASHES = "weights-hashes.json"
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".msgpack")
 _HASH_LOCK = threading.Lock()

@@ -85,17 +85,20 @@ def _export_fp32(folder: Path, target: Path) -> None:
     model = AutoModel.from_pretrained(str(folder), local_files_only=True, attn_implementation="eager")
     model.eval()
 
+    # The second output feeds the learned decider's own top layers, so one pass serves both. A model with
+    # too few layers to split there (a tiny test model, say) is exported without it.
+    split = int(getattr(model.config, "num_hidden_layers", 0)) > SPLIT_LAYER
+
     class LastHiddenState(torch.nn.Module):
         def __init__(self, encoder: torch.nn.Module) -> None:
             super().__init__()
             self.encoder = encoder
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                    token_type_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                    token_type_ids: torch.Tensor) -> tuple[torch.Tensor, ...]:
             out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                               output_hidden_states=True)
-            # The second output feeds the learned decider's own top layers: one pass serves both.
-            return out.last_hidden_state, out.hidden_states[SPLIT_LAYER]
+                               output_hidden_states=split)
+            return (out.last_hidden_state, out.hidden_states[SPLIT_LAYER]) if split else (out.last_hidden_state,)
 
     ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]], dtype=torch.int64)
     mask = (ids != 0).to(torch.int64)
@@ -105,9 +108,9 @@ def _export_fp32(folder: Path, target: Path) -> None:
         torch.onnx.export(
             LastHiddenState(model), (ids, mask, torch.zeros_like(ids)), str(target),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["last_hidden_state", SPLIT_OUTPUT],
+            output_names=["last_hidden_state", *([SPLIT_OUTPUT] if split else [])],
             dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
-                          "last_hidden_state": axes, SPLIT_OUTPUT: axes},
+                          "last_hidden_state": axes, **({SPLIT_OUTPUT: axes} if split else {})},
             opset_version=OPSET, do_constant_folding=True, dynamo=False,
         )
 

@@ -51,8 +51,13 @@ def test_an_unchanged_decider_is_reused_and_a_data_change_retrains(ingested_sett
 def test_no_trained_decider_is_a_clear_message(ingested_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match="ray-advisor ingest"):
         Assistant.from_settings(make_settings(ingested_dir, model_dir=tmp_path / "empty"))
+    shared = make_settings(ingested_dir).model_dir
     broken = tmp_path / "broken"
-    shutil.copytree(current_decider_dir(make_settings(ingested_dir).model_dir) or tmp_path, broken / "decider-x")
+    broken.mkdir()
+    for entry in shared.iterdir():  # the same encoder export, beside a decider whose model file is damaged
+        if not entry.name.startswith("decider"):
+            (broken / entry.name).symlink_to(entry)
+    shutil.copytree(current_decider_dir(shared) or tmp_path, broken / "decider-x")
     (broken / "decider-x" / TOP_MODEL).write_bytes(b"not a model")
     (broken / "decider.json").write_text(json.dumps({"dir": "decider-x"}))
     with pytest.raises(IndexMissingError, match="cannot be loaded"):

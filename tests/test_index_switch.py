@@ -61,7 +61,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 def _ingest_in_another_process(base: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADVISOR_")}
-    env.update(RAY_ADVISOR_CORPUS_DIR=str(base / "corpus"), RAY_ADVISOR_CHROMA_PATH=str(base / "chroma"))
+    env.update(RAY_ADVISOR_CORPUS_DIR=str(base / "corpus"), RAY_ADVISOR_CHROMA_PATH=str(base / "chroma"),
+               RAY_ADVISOR_MODEL_DIR=os.environ["RAY_ADVISOR_MODEL_DIR"])  # the session's encoder and decider
     exe = Path(sys.executable).with_name("ray-advisor")
     return subprocess.run([str(exe), "ingest"], cwd=base, env=env, capture_output=True, text=True, timeout=300)
 

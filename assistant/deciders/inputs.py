@@ -14,7 +14,7 @@ from assistant.text import RAY_3, RAY_32
 
 # The six things a decision can be: the five public labels, with "none" split into answered and abstained.
 CLASSES: tuple[str, ...] = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none", "abstain")
-SPLIT_LAYER = 4  # MiniLM's layers below this are shared with retrieval; the decider fine-tunes those above
+SPLIT_LAYER = 3  # MiniLM's layers below this are shared with retrieval; the decider fine-tunes those above
 SPLIT_OUTPUT = "hidden_split"  # the encoder's ONNX output holding those shared states
 CONTEXT_TURNS = 4  # the last two exchanges carry the situation; older turns rarely change it
 _MARKUP = re.compile(r"[*_`#>\[\]“”]+")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assistant.deciders import Query
+from assistant.deciders.inputs import CLASSES, SPLIT_LAYER
 from assistant.deciders.support import SpanIndex, asks_about_both, pick_support, to_support
 from assistant.deciders.topics import asked_topics
 from assistant.errors import IndexMissingError
@@ -46,6 +47,9 @@ class DeciderModel:
                                     "run `ray-advisor ingest` to train it") from None
         self.classes: list[str] = list(self.meta["classes"])
         self.split = int(self.meta["split"])
+        if self.split != SPLIT_LAYER or self.classes != list(CLASSES):
+            raise IndexMissingError(f"the decision model in {model_dir} was trained for another encoder split or "
+                                    "other classes; run `ray-advisor ingest` to train it again")
         self._lock = threading.Lock()
 
     def probabilities(self, states: np.ndarray) -> np.ndarray:

@@ -17,17 +17,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from assistant.deciders.inputs import context_of
+from assistant.generators.extractive import VERDICT
 from ingest.decider.data import Example
 
 _NEIGHBOURS = dict(zip("qwertyuiopasdfghjklzxcvbnm", "wertyuiopo" "sdfghjklk" "xcvbnmn", strict=True))
-VERDICTS = {
-    "ray-3.2": "Use **Ray 3.2**.", "ray-3": "Use **Ray 3**.",
-    "ray-3-then-ray-3.2": "Use **both in sequence**: explore with **Ray 3**, then transform with **Ray 3.2**.",
-    "depends": "**It depends** on what you start from: **Ray 3.2** for footage you already have, "
-               "**Ray 3** for a shot you are still inventing.",
-    "none": "Here is what Luma's documents say:",
-    "abstain": "The documents don't cover that, so I can't answer it without guessing.",
-}
+# What the assistant's own answers open with, so a composed conversation reads like a real one.
+VERDICTS = {**VERDICT, "abstain": "The documents don't cover that, so I can't answer it without guessing."}
 
 
 def _slip(word: str, rng: random.Random) -> str:

@@ -23,7 +23,7 @@ from assistant.settings import Settings
 from ingest.decider.data import DATA_DIR, data_digest, load_examples
 from ingest.decider.train import Progress, TrainConfig
 
-RECIPE_VERSION = 1  # bump when the training code changes what it produces
+RECIPE_VERSION = 2  # bump when the training code changes what it produces
 
 
 def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR) -> str:
@@ -60,10 +60,12 @@ def ensure_decider(settings: Settings, progress: Progress | None = None,
 
 def _train_into(out: Path, base: Path, key: str, config: TrainConfig, progress: Progress | None) -> None:
     from ingest.decider import train
+    from ingest.decider.augment import augment
     from ingest.decider.export import export_top
 
     started = time.perf_counter()
-    examples = load_examples()
+    written = load_examples()
+    examples = augment(written, config.seed)
     encoder = train.load_encoder(base)
     tok = train.tokenizer(base, config.max_length)
     states = train.frozen_states(encoder, tok, [(e.text, e.context) for e in examples], config.split, progress)
@@ -71,7 +73,8 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, progress: 
     export_top(top, out / TOP_MODEL, int(encoder.config.hidden_size))
     meta: dict[str, Any] = {
         "key": key, "classes": list(CLASSES), "split": config.split, "max_length": config.max_length,
-        "examples": len(examples), "config": asdict(config), "base_model": str(base),
+        "examples": len(written), "augmented_examples": len(examples) - len(written), "config": asdict(config),
+        "base_model": str(base),
         "train_accuracy": train.accuracy(top, states, examples),
         "seconds": round(time.perf_counter() - started, 1), "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                                           time.gmtime()),

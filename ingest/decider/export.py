@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ def export_top(top: Any, out_file: Path, hidden_size: int) -> Path:
     model = WithSoftmax().eval()
     example = (torch.zeros(1, 7, hidden_size), torch.ones(1, 7, dtype=torch.long))
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    with torch.inference_mode():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notices
         torch.onnx.export(model, example, str(out_file), input_names=["hidden", "mask"], output_names=["probs"],
                           dynamic_axes={"hidden": {0: "batch", 1: "tokens"}, "mask": {0: "batch", 1: "tokens"}},
                           opset_version=17, dynamo=False)

@@ -21,6 +21,7 @@ import numpy as np
 
 from assistant.deciders.inputs import CLASSES
 from ingest.decider import train
+from ingest.decider.augment import augment
 from ingest.decider.data import Example, load_examples
 
 
@@ -34,6 +35,13 @@ def _table(rows: list[tuple[Example, str]], key: str) -> dict[str, str]:
     for example, got in rows:
         groups[getattr(example, key)].append(got == example.target)
     return {k: f"{np.mean(v):.3f} ({len(v)})" for k, v in sorted(groups.items())}
+
+
+def _fit(encoder: Any, tok: Any, examples: list[Example], config: train.TrainConfig) -> Any:
+    """The recipe `ingest` uses: the written examples plus their augmentation, never a held-out one."""
+    fitted = augment(examples, config.seed)
+    states = train.frozen_states(encoder, tok, [(e.text, e.context) for e in fitted], config.split)
+    return train.fit(states, [e.target for e in fitted], encoder, config)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -53,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     train_rows = [i for i, e in enumerate(examples) if e.split == "train"]
     dev_rows = [i for i, e in enumerate(examples) if e.split == "dev"]
-    top = train.fit([states[i] for i in train_rows], [examples[i].target for i in train_rows], encoder, config)
+    top = _fit(encoder, tok, [examples[i] for i in train_rows], config)
     dev = _scores(top, [states[i] for i in dev_rows], [examples[i] for i in dev_rows])
     report["dev"] = {"size": len(dev), "accuracy": float(np.mean([g == e.target for e, g in dev])),
                      "by_class": _table(dev, "target")}
@@ -64,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for fold in range(args.folds):
         fit_rows = [i for i in range(len(examples)) if fold_of[i] != fold]
         held = [i for i in range(len(examples)) if fold_of[i] == fold]
-        top = train.fit([states[i] for i in fit_rows], [examples[i].target for i in fit_rows], encoder, config)
+        top = _fit(encoder, tok, [examples[i] for i in fit_rows], config)
         cv += _scores(top, [states[i] for i in held], [examples[i] for i in held])
         print(f"fold {fold + 1}/{args.folds}: {np.mean([g == e.target for e, g in cv]):.3f} so far", flush=True)
     report["cv"] = {"folds": args.folds, "accuracy": float(np.mean([g == e.target for e, g in cv])),
