@@ -37,6 +37,42 @@ def lexical_tokens(text: str) -> list[str]:
     return [stem(t) for t in tokens(text) if t not in _STOP]
 
 
+class BM25:
+    """Okapi BM25, Lucene variant (k1=1.5, b=0.75), scored exactly as `bm25s.BM25().get_scores` does
+    (same float32 values; a test compares them), without importing bm25s and scipy (~0.2 s of a cold
+    start). Scores of every (term, document) pair are computed once; a query adds up its terms' rows.
+    """
+
+    def __init__(self, corpus: list[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
+        from collections import Counter
+
+        self.vocab: dict[str, int] = {}
+        for doc in corpus:
+            for term in doc:
+                self.vocab.setdefault(term, len(self.vocab))
+        n_docs = len(corpus)
+        avg_len = np.array([len(doc) for doc in corpus]).mean() if corpus else np.float64(1.0)
+        df = np.zeros(len(self.vocab), dtype=np.int64)
+        counts = [Counter(self.vocab[t] for t in doc) for doc in corpus]
+        for c in counts:
+            df[list(c)] += 1
+        idf = np.log(1 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        self.rows = np.zeros((len(self.vocab), n_docs), dtype=np.float32)
+        for d, (doc, c) in enumerate(zip(corpus, counts, strict=True)):
+            ids = np.fromiter(c.keys(), dtype=np.int64, count=len(c))
+            tf = np.fromiter(c.values(), dtype=np.float32, count=len(c))
+            tfc = tf / (k1 * ((1 - b) + b * len(doc) / avg_len) + tf)
+            self.rows[ids, d] = (idf[ids] * tfc).astype(np.float32)
+
+    def get_scores(self, query: list[str]) -> np.ndarray:
+        scores = np.zeros(self.rows.shape[1], dtype=np.float32)
+        for term in query:  # repeated terms count again, as in bm25s
+            row = self.vocab.get(term)
+            if row is not None:
+                scores += self.rows[row]
+        return scores
+
+
 @dataclass
 class Retrieved:
     passages: list[Passage]
@@ -45,19 +81,17 @@ class Retrieved:
 
 class HybridRetriever:
     def __init__(self, store: Store, top_k: int, collection: Collection | None = None) -> None:
-        import bm25s  # lazy: scipy is slow to import
-
         self.store = store
         self.top_k = top_k
         # Bound to one collection for life: dense hits and the passages/BM25 below always come from the same
         # index version, even after the pointer moves on (the server then builds a new retriever).
         self.collection = collection or store.require_active()
-        self.passages, matrix = store.snapshot(self.collection)
-        self._matrix = matrix if matrix is not None and len(self.passages) <= IN_MEMORY_MAX else None
+        in_memory = self.collection.count() <= IN_MEMORY_MAX
+        self.passages, matrix = store.snapshot(self.collection, embeddings=in_memory)
+        self._matrix = matrix if in_memory else None
         self._ids = [p.chunk_id for p in self.passages]
         self.by_id = {p.chunk_id: p for p in self.passages}
-        self._bm25 = bm25s.BM25()
-        self._bm25.index([lexical_tokens(p.text) or ["_"] for p in self.passages], show_progress=False)
+        self._bm25 = BM25([lexical_tokens(p.text) or ["_"] for p in self.passages])
 
     def lexical(self, question: str, k: int) -> list[tuple[str, float]]:
         query = [t for t in lexical_tokens(question) if t]
