@@ -63,7 +63,7 @@ def export_encoder(model_dir: Path, out_dir: Path) -> OnnxFiles:
     with tempfile.TemporaryDirectory(prefix=".export-", dir=out_dir) as tmp_name:
         tmp = Path(tmp_name)
         _export_fp32(folder, tmp / files.fp32.name)
-        _quantise(tmp / files.fp32.name, tmp / files.int8.name)
+        quantise(tmp / files.fp32.name, tmp / files.int8.name)
         shutil.copyfile(find_tokenizer(model_dir), tmp / files.tokenizer.name)
         for name in (files.fp32.name, files.int8.name, files.tokenizer.name):
             os.replace(tmp / name, out_dir / name)
@@ -115,7 +115,7 @@ def _export_fp32(folder: Path, target: Path) -> None:
         )
 
 
-def _quantise(source: Path, target: Path) -> None:
+def quantise(source: Path, target: Path) -> None:
     """Dynamic int8 quantisation. Per-channel weight scales keep MiniLM's sentence vectors at cosine
     ~0.99 to fp32 (per-tensor scales: ~0.96)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic

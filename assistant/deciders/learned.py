@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from assistant.settings import Settings
 
 META = "meta.json"
-TOP_MODEL = "top.onnx"
+TOP_MODEL = "top.int8.onnx"  # what answering runs: int8 weights, ~3x faster than fp32, same decisions on dev
+TOP_MODEL_FP32 = "top.onnx"  # the exported original, kept for comparison
 
 
 class DeciderModel:

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from assistant.deciders.inputs import CLASSES
-from assistant.deciders.learned import META, TOP_MODEL, current_decider_dir
+from assistant.deciders.learned import META, TOP_MODEL, TOP_MODEL_FP32, current_decider_dir
 from assistant.settings import Settings
 from ingest.decider.data import DATA_DIR, data_digest, load_examples
 from ingest.decider.train import Progress, TrainConfig
 
-RECIPE_VERSION = 2  # bump when the training code changes what it produces
+RECIPE_VERSION = 3  # bump when the training code changes what it produces
 
 
 def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR) -> str:
@@ -70,7 +70,7 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, progress: 
     tok = train.tokenizer(base, config.max_length)
     states = train.frozen_states(encoder, tok, [(e.text, e.context) for e in examples], config.split, progress)
     top = train.fit(states, [e.target for e in examples], encoder, config, progress)
-    export_top(top, out / TOP_MODEL, int(encoder.config.hidden_size))
+    export_top(top, out / TOP_MODEL_FP32, int(encoder.config.hidden_size), int8_file=out / TOP_MODEL)
     meta: dict[str, Any] = {
         "key": key, "classes": list(CLASSES), "split": config.split, "max_length": config.max_length,
         "examples": len(written), "augmented_examples": len(examples) - len(written), "config": asdict(config),
