@@ -97,6 +97,5 @@ class Decision:
     abstain: bool
     support: list[Support] = field(default_factory=list)
     uncovered: list[str] = field(default_factory=list)  # asked-about topics the documents never mention
-    reason: str = ""  # a short trace of why (shown in Answer.decision_trace)
     confidence: float = 1.0
     trace: list[str] = field(default_factory=list)

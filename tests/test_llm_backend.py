@@ -53,7 +53,7 @@ DECISION = Decision(
     label="ray-3.2",
     abstain=False,
     support=[Support(quote=FOOTAGE, chunk_id="c-footage", source=SOURCE, section="FAQ", stance="ray-3.2")],
-    reason="footage cue",
+    trace=["footage cue"],
 )
 QUESTION = "I have product footage and need to relight it. Which model?"
 

@@ -57,8 +57,10 @@ def context_of(history: Sequence[Any]) -> str:
         if role == "assistant":
             first = next((line for line in content.splitlines() if line.strip()), "")
             parts.append("assistant: " + _MARKUP.sub("", first)[:160])
-        elif role == "user" and strip_injections(content)[0]:
-            parts.append("user: " + strip_injections(content)[0])
+        elif role == "user":
+            cleaned, _ = strip_injections(content)
+            if cleaned:
+                parts.append("user: " + cleaned)
     return normalise(" | ".join(parts))
 
 

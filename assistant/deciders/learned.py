@@ -69,7 +69,7 @@ class LearnedDecider:
 
     def decide(self, query: Query, history: Sequence[Any], passages: list[Passage]) -> Decision:
         if not query.text.strip():
-            return Decision("none", True, reason="only instructions, no question", trace=["learned: empty question"])
+            return Decision("none", True, trace=["only instructions, no question"])
         probs = self.model.probabilities(query.states)
         order = np.argsort(-probs)
         best, runner_up = self.model.classes[int(order[0])], self.model.classes[int(order[1])]
@@ -77,17 +77,15 @@ class LearnedDecider:
         trace = [f"learned: {best} {confidence:.2f} (next {runner_up} {float(probs[order[1]]):.2f})"]
         topics = asked_topics(query.text)
         if best == "abstain":
-            return Decision("none", True, uncovered=topics, reason="the documents do not cover what is asked",
-                            confidence=confidence, trace=trace)
+            return Decision("none", True, uncovered=topics, confidence=confidence, trace=trace)
         label: Recommendation = best  # type: ignore[assignment]
         both = label == "none" and asks_about_both(query.text)
         items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both)
         if not items:
             trace.append("no passage supports it")
-            return Decision("none", True, uncovered=topics, reason="no passage answers it",
-                            confidence=confidence, trace=trace)
+            return Decision("none", True, uncovered=topics, confidence=confidence, trace=trace)
         return Decision(label, False, support=to_support(items), uncovered=topics, confidence=confidence,
-                        reason=f"learned decider, confidence {confidence:.2f}", trace=trace)
+                        trace=trace)
 
 
 def learned_decider(settings: Settings, spans: SpanIndex) -> LearnedDecider:

@@ -3,8 +3,8 @@
     python -m ingest.decider.report [--folds 5]
 
 Prints the dev-split accuracy (trained on the train split), k-fold cross-validated accuracy over all
-examples, and accuracy per writer's batch and per class. The frozen eval cases (evals/cases.yaml) are
-never read here: they are scored by `ray-advisor eval`, through the whole assistant.
+examples, and accuracy per writer's batch and per class. Only the training data is read here; the
+frozen eval cases are scored by `ray-advisor eval`, through the whole assistant.
 """
 
 from __future__ import annotations
