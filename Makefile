@@ -32,7 +32,7 @@ ingest: install
 
 # The port is checked first: a busy one fails in a second, before ingest loads the embedding model.
 run: install
-	@$(PY) -m assistant.ports $(HOST) $(PORT)
+	@$(PY) -m ui.ports $(HOST) $(PORT)
 	$(BIN)/ray-advisor ingest
 	@echo "Ray Advisor: open http://$(HOST):$(PORT)/ (API docs at http://$(HOST):$(PORT)/docs)"
 	$(BIN)/ray-advisor serve --host $(HOST) --port $(PORT)

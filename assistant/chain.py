@@ -1,6 +1,10 @@
-"""The answer pipeline as a LangChain (LCEL) chain of named steps, each a runnable testable alone:
+"""The answer pipeline: five named steps, each a plain method from State to State, testable alone:
 
 condense -> retrieve -> decide -> compose -> verify
+
+`Pipeline.run` calls them in order (what `Assistant.ask` does); `Pipeline.stream` calls the same methods,
+with compose handing out the text as the generator writes it; `Pipeline.chain()` wraps the same methods as
+a LangChain (LCEL) chain for callers that compose runnables. One set of steps, three ways to drive it.
 
 The question is encoded once, in retrieve: the sentence vector ranks passages and spans, and the hidden
 states at the split layer are the learned decider's input. With an LLM configured, the LLM decides in
@@ -20,19 +24,20 @@ from assistant.deciders import Decider, Query
 from assistant.deciders.inputs import context_of
 from assistant.deciders.llm import review_llm_reply
 from assistant.deciders.support import SpanIndex
-from assistant.errors import IndexMissingError
+from assistant.errors import GeneratorError, IndexMissingError
 from assistant.followups import follow_ups_for
-from assistant.generators import Decision, Draft, Generator, Support
-from assistant.generators.base import GeneratorError
+from assistant.generators import Generator
 from assistant.generators.extractive import ExtractiveGenerator
 from assistant.quotes import label_cells, widen
 from assistant.retrieve import HybridRetriever
-from assistant.schema import Answer, Citation, Passage
+from assistant.schema import Answer, Citation, Decision, Draft, Passage, Support
 from assistant.text import normalise_ws
 from assistant.verify import QuoteVerifier
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
+
+    from assistant.encoders import QuestionEncoder
 
 log = logging.getLogger("ray_advisor")
 STEPS = ("condense", "retrieve", "decide", "compose", "verify")
@@ -57,11 +62,12 @@ def _timed(name: str, state: State, t0: float) -> State:
 
 
 class Pipeline:
-    """Holds the parts (retriever, span index, decider, generator, verifier) the steps share."""
+    """The parts the steps share, given, not built: encoder, retriever, span index, decider, generator,
+    verifier (`Assistant.on_index` builds the real ones; `assistant.fakes` has stand-ins)."""
 
-    def __init__(self, retriever: HybridRetriever, spans: SpanIndex, decider: Decider, generator: Generator,
-                 verifier: QuoteVerifier) -> None:
-        self.retriever, self.spans, self.decider = retriever, spans, decider
+    def __init__(self, encoder: QuestionEncoder, retriever: HybridRetriever, spans: SpanIndex, decider: Decider,
+                 generator: Generator, verifier: QuoteVerifier) -> None:
+        self.encoder, self.retriever, self.spans, self.decider = encoder, retriever, spans, decider
         self.generator, self.verifier = generator, verifier
         self.fallback = ExtractiveGenerator()
 
@@ -76,7 +82,7 @@ class Pipeline:
         c = state.condensed
         assert c is not None
         context = context_of(state.history)
-        vector, states = self.retriever.store.question_encoder.encode_pair(c.question, context)
+        vector, states = self.encoder.encode_pair(c.question, context)
         if states is None:
             raise IndexMissingError("the question encoder was exported without the decider's layer: "
                                     "run `ray-advisor ingest`")
@@ -91,10 +97,34 @@ class Pipeline:
         return _timed("decide", state, t0)
 
     def compose(self, state: State) -> State:
+        for _ in self.compose_pieces(state, streaming=False):
+            pass
+        return state
+
+    def compose_pieces(self, state: State, streaming: bool = True) -> Iterator[str]:
+        """The compose step, yielding the text as the generator writes it (nothing when not `streaming`).
+
+        A generator that fails, or ends without a draft, is replaced by the extractive answer, saying why.
+        """
         t0 = time.perf_counter()
         state.decision = self._readable(state.decision)
-        state.draft = self._generate(state)
-        return _timed("compose", state, t0)
+        assert state.decision is not None
+        no_question = state.query is None or not state.query.text  # only instructions: nothing to ask an LLM
+        gen = self.fallback if no_question or self.generator.name == self.fallback.name else self.generator
+        draft: Draft | None = None
+        try:
+            if not streaming:
+                draft = gen.generate(state.question, state.passages, state.decision)
+            else:
+                for piece in gen.stream(state.question, state.passages, state.decision):
+                    if isinstance(piece, str):
+                        yield piece
+                    else:
+                        draft = piece
+        except GeneratorError as exc:
+            draft = self._fall_back(state, f"{gen.name} failed: {exc}")
+        state.draft = draft or self._fall_back(state, "no reply")
+        _timed("compose", state, t0)
 
     def verify(self, state: State) -> State:
         t0 = time.perf_counter()
@@ -130,24 +160,10 @@ class Pipeline:
                       decision_trace=list(state.decision.trace) if state.decision else [])
 
     def stream(self, state: State) -> Iterator[str | Answer]:
+        """`run`, with the compose step's text handed out as it is written; the verified Answer comes last."""
         state = self.run(state, ("condense", "retrieve", "decide"))
-        t0 = time.perf_counter()
-        state.decision = self._readable(state.decision)
-        assert state.decision is not None
-        draft: Draft | None = None
-        gen = self.fallback if not state.query or not state.query.text else self.generator
-        try:
-            for piece in gen.stream(state.question, state.passages, state.decision):
-                if isinstance(piece, str):
-                    yield piece
-                else:
-                    draft = piece
-        except GeneratorError as exc:
-            draft = self._fall_back(state, f"{gen.name} failed: {exc}")
-        state.draft = draft or self._fall_back(state, "no reply")
-        _timed("compose", state, t0)
-        state = self.verify(state)
-        yield self.answer(state)
+        yield from self.compose_pieces(state)
+        yield self.answer(self.verify(state))
 
     # -- helpers -----------------------------------------------------------------------------------
     def _readable(self, decision: Decision | None) -> Decision | None:
@@ -161,16 +177,6 @@ class Pipeline:
             return bool(self.verifier.verify([cite], {passage.chunk_id: passage})[0])
 
         return widen(decision, self.retriever.by_id, verbatim)
-
-    def _generate(self, state: State) -> Draft:
-        assert state.decision is not None
-        no_question = state.query is None or not state.query.text  # only instructions: nothing to ask an LLM
-        if no_question or self.generator.name == self.fallback.name:
-            return self.fallback.generate(state.question, state.passages, state.decision)
-        try:
-            return self.generator.generate(state.question, state.passages, state.decision)
-        except GeneratorError as exc:
-            return self._fall_back(state, f"{self.generator.name} failed: {exc}")
 
     def _fall_back(self, state: State, why: str) -> Draft:
         assert state.decision is not None

@@ -2,74 +2,37 @@
 
 from __future__ import annotations
 
-import os
-import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import numpy as np
-
 from assistant.chain import Pipeline, State
 from assistant.deciders.learned import learned_decider
 from assistant.deciders.support import SpanIndex
-from assistant.errors import InputError
+from assistant.encoders import question_encoder
 from assistant.generators import make_generator
+from assistant.onnx_encoder import OnnxEncoder, cached_embed
 from assistant.retrieve import HybridRetriever
-from assistant.schema import Answer, Turn
+from assistant.schema import Answer
 from assistant.settings import Settings, load_settings
 from assistant.store import IndexVersion, Store
+from assistant.validate import validate
 from assistant.verify import QuoteVerifier
 
 
-def span_vectors(store: Store, texts: list[str]) -> np.ndarray:
-    """The span index's vectors, from the question encoder, so spans and questions share one space.
-
-    Encoding every span takes seconds at start; the vectors are kept beside the ONNX export, keyed by the
-    encoder file and the exact span texts, so a start with an unchanged index reads them in a millisecond.
-    """
-    import hashlib
-
-    encoder = store.question_encoder
-    if not texts:
-        return np.zeros((0, encoder.dim), dtype=np.float32)
-    stat = encoder.model_file.stat()
-    digest = hashlib.sha256(f"{encoder.model_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    for text in texts:
-        digest.update(text.encode("utf-8") + b"\0")
-    cache = encoder.model_file.parent / "cache" / f"spans-{digest.hexdigest()[:24]}.npy"
-    try:
-        vectors = np.load(cache, allow_pickle=False)
-        if vectors.shape == (len(texts), encoder.dim):
-            return np.asarray(vectors, dtype=np.float32)
-    except (OSError, ValueError):
-        pass
-    vectors = encoder.embed(texts)
-    try:  # a read-only model dir only costs the cache
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.stem}.{os.getpid()}.{threading.get_ident()}.npy")
-        np.save(tmp, vectors, allow_pickle=False)
-        os.replace(tmp, cache)
-    except OSError:
-        pass
-    return vectors
-
-
 class Assistant:
-    def __init__(self, settings: Settings, store: Store, generator_name: str | None = None,
-                 version: IndexVersion | None = None) -> None:
-        self.settings = settings
-        self.store = store
-        self.generator_name = generator_name or settings.generator
-        # The index version this assistant answers from, for its whole life (a server swaps in a new
-        # assistant when the pointer moves; see assistant.api.AdvisorHolder).
-        self.index = version or store.version() or IndexVersion(store.require_active().name)
-        retriever = HybridRetriever(store, settings.top_k, store.open(self.index.name))
-        spans = SpanIndex(retriever.passages, span_vectors(store, SpanIndex.texts_of(retriever.passages)))
-        self.pipeline = Pipeline(retriever, spans, learned_decider(settings, spans),
-                                 make_generator(self.generator_name, settings), QuoteVerifier(settings.corpus_dir))
-        # No assistant-wide lock: the ONNX session is thread-safe, BM25 and the span index are read-only
-        # after start, and the verifier locks its cache; a slow LLM stream blocks no one.
+    """Answers from one index version with a pipeline of given parts (see `Pipeline`).
+
+    `from_settings` and `on_index` build the real parts; tests may pass a pipeline of fakes
+    (`assistant.fakes`). There is no assistant-wide lock: the ONNX sessions are thread-safe, BM25 and the
+    span index are read-only after start, and the verifier locks its own cache, so a slow LLM stream
+    blocks no one.
+    """
+
+    def __init__(self, settings: Settings, pipeline: Pipeline, index: IndexVersion, store: Store | None = None,
+                 generator_name: str | None = None) -> None:
+        self.settings, self.pipeline, self.index, self.store = settings, pipeline, index, store
+        self.generator_name = generator_name or pipeline.generator.name
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, generator: str | None = None) -> Assistant:
@@ -77,41 +40,38 @@ class Assistant:
         Store.require_existing(settings)  # before opening anything: asking must never create an empty store
         store = Store(settings)
         store.require_active()  # a clear message when there is no index yet
-        return cls(settings, store, generator)
+        return cls.on_index(settings, store, generator=generator)
+
+    @classmethod
+    def on_index(cls, settings: Settings, store: Store, version: IndexVersion | None = None,
+                 generator: str | None = None, encoder: OnnxEncoder | None = None) -> Assistant:
+        """The real parts on one index version (the active one by default); the encoder is shared when given."""
+        version = version or store.version() or IndexVersion(store.require_active().name)
+        encoder = encoder or question_encoder(settings)
+        retriever = HybridRetriever.from_collection(store, store.open(version.name), encoder, settings.top_k)
+        spans = SpanIndex(retriever.passages, cached_embed(encoder, SpanIndex.texts_of(retriever.passages)))
+        name = generator or settings.generator
+        pipeline = Pipeline(encoder, retriever, spans, learned_decider(settings, spans),
+                            make_generator(name, settings), QuoteVerifier(settings.corpus_dir))
+        return cls(settings, pipeline, version, store, name)
 
     def for_version(self, version: IndexVersion) -> Assistant:
-        """A new assistant on another index version, sharing this one's store (client and loaded model)."""
-        return type(self)(self.settings, self.store, self.generator_name, version)
+        """A new assistant on another index version, sharing this one's store and encoder (a server swaps
+        it in when the pointer moves; see ui.holder.AdvisorHolder)."""
+        if self.store is None:
+            raise ValueError("this assistant was built without a store; it cannot switch index versions")
+        encoder = self.pipeline.encoder
+        return self.on_index(self.settings, self.store, version, self.generator_name,
+                             encoder if isinstance(encoder, OnnxEncoder) else None)
 
     # -- asking ------------------------------------------------------------------------------------
-    def validate(self, question: str, history: Sequence[Any] | None) -> tuple[str, list[dict[str, str]]]:
-        if not isinstance(question, str) or not question.strip():
-            raise InputError("question: must not be empty")
-        if len(question) > self.settings.max_question_chars:
-            raise InputError(f"question: {len(question)} characters; at most {self.settings.max_question_chars} "
-                             "(RAY_ADVISOR_MAX_QUESTION_CHARS)")
-        turns = list(history or [])
-        if len(turns) > self.settings.max_history_turns:
-            raise InputError(f"history: {len(turns)} turns; at most {self.settings.max_history_turns}")
-        clean: list[dict[str, str]] = []
-        for i, turn in enumerate(turns):
-            try:
-                t = turn if isinstance(turn, Turn) else Turn.model_validate(turn)
-            except Exception:
-                raise InputError(f"history[{i}]: needs role 'user' or 'assistant' and text content") from None
-            if len(t.content) > self.settings.max_question_chars * 4:
-                raise InputError(f"history[{i}].content: too long")
-            clean.append({"role": t.role, "content": t.content})
-        return question.strip(), clean
-
     def ask(self, question: str, history: Sequence[Any] | None = None) -> Answer:
-        question, turns = self.validate(question, history)
-        state = self.pipeline.run(State(question, turns))
-        return self.pipeline.answer(state)
+        question, turns = validate(self.settings, question, history)
+        return self.pipeline.answer(self.pipeline.run(State(question, turns)))
 
     def ask_stream(self, question: str, history: Sequence[Any] | None = None) -> Iterator[str | Answer]:
         """Text pieces as they are written, then the final verified Answer (authoritative) last."""
-        question, turns = self.validate(question, history)
+        question, turns = validate(self.settings, question, history)
         yield from self.pipeline.stream(State(question, turns))
 
     # -- about the index ---------------------------------------------------------------------------

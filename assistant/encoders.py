@@ -1,4 +1,4 @@
-"""Where a model's ONNX export lives, and the question encoder the answer path uses.
+"""The question encoder the answer path uses: its protocol, and where a model's ONNX export lives.
 
 An export of a model directory is kept in `<RAY_ADVISOR_MODEL_DIR>/<hash of its weights>/`:
 `model.onnx` (fp32), `model.int8.onnx` (dynamic int8 quantisation), `tokenizer.json` and `onnx.json`
@@ -12,16 +12,36 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from assistant.deciders.inputs import SPLIT_LAYER
 from assistant.errors import IndexMissingError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from assistant.onnx_encoder import OnnxEncoder
     from assistant.settings import Settings
+
+
+class QuestionEncoder(Protocol):
+    """What answering needs from an encoder. `OnnxEncoder` is the real one, `assistant.fakes.HashingEncoder`
+    an in-process stand-in for unit tests of pipeline logic."""
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Sentence vectors [N, dim], L2-normalised."""
+        ...
+
+    def encode_pair(self, text: str, context: str = "") -> tuple[np.ndarray, np.ndarray | None]:
+        """One question (and its conversation) in one pass: its vector, and the decider's input states."""
+        ...
+
 
 Variant = Literal["fp32", "int8"]
 FILE_NAMES: dict[Variant, str] = {"fp32": "model.onnx", "int8": "model.int8.onnx"}

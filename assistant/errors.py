@@ -14,8 +14,22 @@ class IndexChangedError(IndexMissingError):
 
 
 class InputError(RayAdvisorError):
-    """A question or history the assistant cannot take (empty, too long, wrong roles)."""
+    """A question or history the assistant cannot take (empty, too long, wrong roles).
+
+    `field` names what is wrong ("question", "history.2.content"); the message starts with it.
+    """
+
+    def __init__(self, problem: str, field: str = "question") -> None:
+        super().__init__(f"{field}: {problem}")
+        self.problem, self.field = problem, field
 
 
 class IngestError(RayAdvisorError):
     """Nothing usable to ingest."""
+
+
+class GeneratorError(RayAdvisorError):
+    """A generator could not write a draft (timeout, refused connection, 5xx, malformed reply).
+
+    The pipeline catches exactly this and falls back to the extractive answer, saying why.
+    """

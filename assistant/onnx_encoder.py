@@ -12,7 +12,9 @@ read, and `InferenceSession.run` is thread-safe.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -125,3 +127,33 @@ class OnnxEncoder:
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[rows] = pooled / np.clip(norms, 1e-12, None)
         return out
+
+
+def cached_embed(encoder: OnnxEncoder, texts: list[str]) -> np.ndarray:
+    """`encoder.embed(texts)`, kept beside the export under a hash of the model file and the exact texts.
+
+    The span index embeds a few hundred spans at every start (seconds); an unchanged index then reads them
+    back in a millisecond. A read-only model folder only costs the cache.
+    """
+    if not texts:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
+    stat = encoder.model_file.stat()
+    digest = hashlib.sha256(f"{encoder.model_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\0")
+    cache = encoder.model_file.parent / "cache" / f"spans-{digest.hexdigest()[:24]}.npy"
+    try:
+        vectors = np.load(cache, allow_pickle=False)
+        if vectors.shape == (len(texts), encoder.dim):
+            return np.asarray(vectors, dtype=np.float32)
+    except (OSError, ValueError):
+        pass
+    vectors = encoder.embed(texts)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.stem}.{os.getpid()}.{threading.get_ident()}.npy")
+        np.save(tmp, vectors, allow_pickle=False)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return vectors

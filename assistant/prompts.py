@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from assistant.schema import Decision, Passage
 
-# The meanings come from DESIGN.md ("What the labels mean"); the LLM must use these exact strings.
+# The meanings are the public contract's (README, "The answer"); the LLM must use these exact strings.
 LABEL_MEANINGS: dict[str, str] = {
     "ray-3.2": "use Ray 3.2: the user has footage or a source take worth keeping and wants it transformed",
     "ray-3": "use Ray 3: no source clip; inventing or exploring a shot from a prompt, image or idea",

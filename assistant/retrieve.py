@@ -13,18 +13,23 @@ collections are searched by Chroma's HNSW index, per question.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.errors import IndexMissingError
 from assistant.schema import Passage
-from assistant.store import Store
 from assistant.text import stem, tokens
 
-IN_MEMORY_MAX = 50_000  # chunks; 384 floats each is ~75 MB per worker at this size
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
+
+    from assistant.encoders import QuestionEncoder
+    from assistant.store import Store
+
+IN_MEMORY_MAX = 50_000  # chunks; at MiniLM's 384 floats each, ~75 MB per worker at this size
 
 RRF_K = 60  # the constant from Cormack et al.; it damps the weight of the very first ranks
 _STOP = frozenset(
@@ -79,19 +84,41 @@ class Retrieved:
     query_embedding: np.ndarray
 
 
+DenseSearch = Callable[[np.ndarray, int], list[tuple[str, float]]]
+
+
 class HybridRetriever:
-    def __init__(self, store: Store, top_k: int, collection: Collection | None = None) -> None:
-        self.store = store
-        self.top_k = top_k
-        # Bound to one collection for life: dense hits and the passages/BM25 below always come from the same
-        # index version, even after the pointer moves on (the server then builds a new retriever).
-        self.collection = collection or store.require_active()
-        in_memory = self.collection.count() <= IN_MEMORY_MAX
-        self.passages, matrix = store.snapshot(self.collection, embeddings=in_memory)
-        self._matrix = matrix if in_memory else None
+    """Dense plus BM25 over one fixed set of passages (one index version), fused by reciprocal rank.
+
+    Given its parts: the passages, their vectors (None: search with `dense_search` instead, e.g. Chroma's
+    HNSW index for a large collection) and the encoder for questions asked without a vector.
+    """
+
+    def __init__(self, passages: list[Passage], matrix: np.ndarray | None, encoder: QuestionEncoder, top_k: int,
+                 dense_search: DenseSearch | None = None) -> None:
+        if matrix is None and dense_search is None:
+            raise ValueError("a retriever needs the passages' vectors or a dense search to call")
+        self.passages, self.encoder, self.top_k = passages, encoder, top_k
+        self._matrix, self._dense_search = matrix, dense_search
         self._ids = [p.chunk_id for p in self.passages]
         self.by_id = {p.chunk_id: p for p in self.passages}
         self._bm25 = BM25([lexical_tokens(p.text) or ["_"] for p in self.passages])
+
+    @classmethod
+    def from_collection(cls, store: Store, collection: Collection, encoder: QuestionEncoder,
+                        top_k: int) -> HybridRetriever:
+        """Bound to one collection for life: dense hits and the passages/BM25 always come from the same
+        index version, even after the pointer moves on (a server then builds a new retriever)."""
+        in_memory = collection.count() <= IN_MEMORY_MAX
+        passages, matrix = store.snapshot(collection, embeddings=in_memory)
+        if matrix is not None and matrix.shape[1] != encoder.dim:
+            raise IndexMissingError(f"the index holds {matrix.shape[1]}-dimensional vectors, the question encoder "
+                                    f"makes {encoder.dim}: run `ray-advisor ingest --rebuild`")
+
+        def search(embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
+            return store.query(embedding, k, collection)
+
+        return cls(passages, matrix, encoder, top_k, None if matrix is not None else search)
 
     def lexical(self, question: str, k: int) -> list[tuple[str, float]]:
         query = [t for t in lexical_tokens(question) if t]
@@ -104,7 +131,8 @@ class HybridRetriever:
     def dense(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
         if self._matrix is None:
-            return self.store.query(embedding, k, self.collection)
+            assert self._dense_search is not None
+            return self._dense_search(embedding, k)
         k = min(k, len(self._ids))
         if k <= 0:
             return []
@@ -117,7 +145,7 @@ class HybridRetriever:
         """Passages for a question; pass its `embedding` when it is already encoded (the answer path does)."""
         k = k or self.top_k
         if embedding is None:
-            embedding = self.store.embed_questions([question])[0]
+            embedding = self.encoder.embed([question])[0]
         dense = self.dense(embedding, k)
         lexical = self.lexical(question, k)
         fused: dict[str, float] = {}

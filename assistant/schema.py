@@ -1,4 +1,9 @@
-"""The public answer schema (see DESIGN.md): other programs depend on these names exactly."""
+"""The answer schema and the types the steps hand each other.
+
+`Answer`, `Citation` and the recommendation labels are the public contract (README, "The answer"): other
+programs depend on these names exactly. `Passage`, `Span`, `Support`, `Decision` and `Draft` pass between
+retrieve, decide, compose and verify; they live here so no step imports another step to name them.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     follow_ups: list[str] = Field(default_factory=list,
                                   description="One-click next turns when the answer hinges on a fact not given.")
-    # Added fields (DESIGN.md allows additions, never removals).
+    # Added fields (the contract allows additions, never removals).
     generator: str = Field(default="extractive", description="Which generator wrote the final answer.")
     standalone_question: str = Field(default="", description="The question after resolving follow-ups.")
     decision_trace: list[str] = Field(default_factory=list,
@@ -99,3 +104,14 @@ class Decision:
     uncovered: list[str] = field(default_factory=list)  # asked-about topics the documents never mention
     confidence: float = 1.0
     trace: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Draft:
+    """A generator's answer before verification: its quotes are checked, and dropped if not verbatim."""
+
+    answer: str
+    recommendation: Recommendation
+    abstained: bool
+    citations: list[Citation]
+    generator: str

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     import numpy as np
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
+    from chromadb.api.types import Documents, EmbeddingFunction
 
-    from assistant.onnx_encoder import OnnxEncoder
     from assistant.settings import Settings
 
 
@@ -55,24 +55,22 @@ class IndexVersion:
 
 
 class Store:
-    def __init__(self, settings: Settings, client: ClientAPI | None = None) -> None:
-        from assistant.embeddings import MiniLMEmbeddings
+    """The index in Chroma: versions (collections) behind a pointer, written by ingest, read by answering.
 
+    `embedder` is the collections' embedding function (chunks are embedded by sentence-transformers at
+    ingest); questions are encoded elsewhere (`assistant.encoders`), so answering never imports torch.
+    """
+
+    def __init__(self, settings: Settings, client: ClientAPI | None = None,
+                 embedder: EmbeddingFunction[Documents] | None = None) -> None:
         self.settings = settings
         self.client = client or make_client(settings)
         self.base = settings.collection
-        # Chunks are embedded by sentence-transformers at ingest (the collection's embedding function);
-        # questions by the ONNX export of the same model, so answering never imports torch.
-        self.embedder = MiniLMEmbeddings(settings.embedding_model_path())
-        self._encoder: OnnxEncoder | None = None
+        if embedder is None:
+            from assistant.embeddings import MiniLMEmbeddings  # lazy: the model loads on first use only
 
-    @property
-    def question_encoder(self) -> OnnxEncoder:
-        if self._encoder is None:
-            from assistant.encoders import question_encoder
-
-            self._encoder = question_encoder(self.settings)
-        return self._encoder
+            embedder = MiniLMEmbeddings(settings.embedding_model_path())
+        self.embedder = embedder
 
     @staticmethod
     def require_existing(settings: Settings) -> None:
@@ -179,13 +177,6 @@ class Store:
             return passages, None
         matrix = np.asarray(stored, dtype=np.float32).reshape(len(out), -1)[order] if out else None
         return passages, matrix
-
-    def embed_query(self, text: str) -> list[float]:
-        return [float(x) for x in self.question_encoder.embed([text])[0]]
-
-    def embed_questions(self, texts: list[str]) -> np.ndarray:
-        """Normalised vectors [N, dim] from the ONNX question encoder (RAY_ADVISOR_ENCODER)."""
-        return self.question_encoder.embed(texts)
 
     def query(self, embedding: list[float] | np.ndarray, k: int,
               collection: Collection | None = None) -> list[tuple[str, float]]:

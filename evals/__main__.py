@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from evals.runner import main
+from evals.runner import EvalOptions, main
 
 
 def cli(argv: Sequence[str] | None = None) -> int:
@@ -19,14 +19,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--api-key", help="bearer key for --url (default: RAY_ADVISOR_API_KEY)")
     parser.add_argument("--thresholds", help="JSON file of metric gates overriding the defaults")
     args = parser.parse_args(argv)
-    return main(
-        cases_path=args.cases,
-        report_dir=args.report,
-        generator=args.generator,
-        url=args.url,
-        api_key=args.api_key,
-        thresholds=args.thresholds,
-    )
+    return main(EvalOptions(cases=args.cases, report_dir=args.report, generator=args.generator, url=args.url,
+                            api_key=args.api_key, thresholds=args.thresholds))
 
 
 if __name__ == "__main__":

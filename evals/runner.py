@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,34 +127,41 @@ def run_cases(cases: list[EvalCase], ask: AskFn, console: Console | None = None)
     return outcomes
 
 
-def run_eval(
-    cases_path: Path | str | None = None,
-    report_dir: Path | str | None = None,
-    generator: str | None = None,
-    url: str | None = None,
-    api_key: str | None = None,
-    thresholds: Mapping[str, float] | Path | str | None = None,
-    settings: Settings | None = None,
-    console: Console | None = None,
-) -> EvalResult:
+@dataclass(frozen=True)
+class EvalOptions:
+    """One eval run: which cases, against what, gated how, reported where (the CLI's and `python -m evals`'
+    options; `None` means the default)."""
+
+    cases: Path | str | None = None  # the frozen evals/cases.yaml
+    report_dir: Path | str | None = None  # no report files
+    generator: str | None = None  # the settings' generator, in-process
+    url: str | None = None  # a running server's HTTP API instead of in-process
+    api_key: str | None = None  # for `url`; default RAY_ADVISOR_API_KEY
+    thresholds: Mapping[str, float] | Path | str | None = None  # RAY_ADVISOR_EVAL_THRESHOLDS_PATH or the goals
+
+
+def run_eval(options: EvalOptions | None = None, settings: Settings | None = None,
+             console: Console | None = None) -> EvalResult:
     """Ask every case, compute the metrics, print a table, write reports, and gate on the thresholds."""
     from assistant.settings import load_settings
 
+    opts = options or EvalOptions()
     console = console or Console()
     settings = settings or load_settings()
+    thresholds = opts.thresholds
     if thresholds is None and settings.eval_thresholds_path is not None:
         thresholds = settings.eval_thresholds_path
     gates = resolve_thresholds(thresholds)
-    cases = load_cases(cases_path)
+    cases = load_cases(opts.cases)
     corpus = load_corpus(settings.corpus_dir)
     with ExitStack() as stack:
-        if url:
-            console.print(f"eval: {len(cases)} cases against {url}", highlight=False)
-            ask, target = http_asker(url, api_key or settings.api_key, stack), url
+        if opts.url:
+            console.print(f"eval: {len(cases)} cases against {opts.url}", highlight=False)
+            ask, target = http_asker(opts.url, opts.api_key or settings.api_key, stack), opts.url
         else:
             console.print(f"eval: {len(cases)} cases; loading the index and the embedding model (about 10 s)…",
                           highlight=False)
-            ask, target = in_process_asker(settings, generator), generator or settings.generator
+            ask, target = in_process_asker(settings, opts.generator), opts.generator or settings.generator
         outcomes = run_cases(cases, ask, console)
         console.print(f"eval: asked {len(outcomes)} cases; computing metrics", highlight=False)
     metrics = compute_metrics(outcomes, corpus).as_dict()
@@ -164,31 +172,22 @@ def run_eval(
         failures=check_thresholds(metrics, gates),
         target=target,
     )
-    if report_dir is not None:
-        write_report(result, report_dir)
+    if opts.report_dir is not None:
+        write_report(result, opts.report_dir)
     print_summary(result, console)
     if result.report_files:
-        console.print(f"report written to {Path(report_dir or '.').resolve()}")
+        console.print(f"report written to {Path(opts.report_dir or '.').resolve()}")
     return result
 
 
-def main(
-    cases_path: Path | str | None = None,
-    report_dir: Path | str | None = None,
-    generator: str | None = None,
-    url: str | None = None,
-    api_key: str | None = None,
-    thresholds: Mapping[str, float] | Path | str | None = None,
-    settings: Settings | None = None,
-    console: Console | None = None,
-) -> int:
+def main(options: EvalOptions | None = None, settings: Settings | None = None, console: Console | None = None) -> int:
     """`run_eval` as an exit code: 0 when every threshold holds, 1 otherwise (or when it cannot run)."""
     from assistant.errors import RayAdvisorError
     from assistant.settings import SettingsError
 
     console = console or Console()
     try:
-        result = run_eval(cases_path, report_dir, generator, url, api_key, thresholds, settings, console)
+        result = run_eval(options, settings, console)
     except (CaseFileError, GateFileError, SettingsError, RayAdvisorError, OSError) as exc:
         console.print(f"[red]eval could not run:[/red] {exc}", highlight=False)
         return 1

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
+
+from timing import warm_latencies  # scripts/timing.py, beside this file
 
 START = time.perf_counter()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -74,17 +75,7 @@ def ask(index: Path, question: str) -> dict[str, object]:
 
 def warm(index: Path, rounds: int, questions: list[str]) -> dict[str, float]:
     retriever = store(index).as_retriever(search_kwargs={"k": 4})
-    for question in questions:  # warm-up
-        retriever.invoke(question)
-    times = []
-    for _ in range(rounds):
-        for question in questions:
-            t0 = time.perf_counter()
-            retriever.invoke(question)
-            times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return {"p50_ms": statistics.median(times), "p95_ms": times[int(0.95 * (len(times) - 1))],
-            "answers": len(times), "peak_rss_mb": peak_rss_mb()}
+    return {**warm_latencies(retriever.invoke, questions, rounds), "peak_rss_mb": peak_rss_mb()}
 
 
 def main() -> None:

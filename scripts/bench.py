@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from timing import percentile, warm_latencies  # scripts/timing.py, beside this file
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_PY = Path(sys.executable)
 CLI = VENV_PY.with_name("ray-advisor")
@@ -47,11 +49,6 @@ LOAD = [  # (question, expected recommendation): a wrong answer under load count
     ("How much does Ray 3.2 cost?", "none"),
 ]
 COLD_QUESTION = "I have product footage and need to relight it. Which model?"
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def free_port() -> int:
@@ -81,18 +78,8 @@ def child_warm(rounds: int) -> None:
     from assistant import Assistant
 
     bot = Assistant.from_settings()
-    questions = eval_questions()
-    for q in questions:
-        bot.ask(q)
-    times = []
-    for _ in range(rounds):
-        for q in questions:
-            t0 = time.perf_counter()
-            bot.ask(q)
-            times.append((time.perf_counter() - t0) * 1000)
-    peak = proc_mem_mb(os.getpid())[1]
-    print(json.dumps({"p50_ms": statistics.median(times), "p95_ms": percentile(times, 95),
-                      "answers": len(times), "peak_rss_mb": peak}))
+    got = warm_latencies(bot.ask, eval_questions(), rounds)
+    print(json.dumps({**got, "peak_rss_mb": proc_mem_mb(os.getpid())[1]}))
 
 
 # -- the load generator ---------------------------------------------------------------------------------
@@ -290,7 +277,8 @@ def table(ours: dict[str, Any], base: dict[str, Any] | None) -> str:
         return fmt.format(value)
 
     def load_cell(r: dict[str, float]) -> str:
-        return f"{r['answers_per_s']:.0f}/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, {r['errors']:.0f} errors"
+        return (f"{r['answers_per_s']:.0f}/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, "
+                f"{r['errors']:.0f} errors")
 
     f32, i8 = ours["fp32"], ours["int8"]
     rows = [

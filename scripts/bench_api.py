@@ -1,6 +1,6 @@
 """Benchmark the served API: /v1/ask req/s and p95 at N concurrent clients; streamed time to first token.
 
-Starts `assistant.serve.serve` (API + page, as `make run` does) in a subprocess on a free 127.0.0.1 port,
+Starts `ui.serve.serve` (API + page, as `make run` does) in a subprocess on a free 127.0.0.1 port,
 on a fresh index of corpus/ in a temp dir (or the configured index with --use-env), then stops it.
 
     .venv/bin/python scripts/bench_api.py [--clients 16] [--requests 480] [--ttft-samples 30]
@@ -43,7 +43,7 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    code = f"from assistant.serve import serve; serve(host='127.0.0.1', port={port})"
+    code = f"from ui.serve import serve; serve(host='127.0.0.1', port={port})"
     return subprocess.Popen(
         [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

@@ -32,7 +32,7 @@ class _Errors(logging.Handler):
 @pytest.fixture(scope="module")
 def api(bot: Any) -> Iterator[str]:
     """One server for the module; at the end, proof that no request reached the 500 handler."""
-    from assistant.api import create_app
+    from ui.api import create_app
 
     errors = _Errors()
     logging.getLogger("ray_advisor.api").addHandler(errors)
@@ -46,7 +46,7 @@ def api(bot: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def keyed_api(bot: Any, ingested_dir: Path) -> Iterator[str]:
-    from assistant.api import create_app
+    from ui.api import create_app
 
     settings = make_settings(ingested_dir, api_key="s3cret-key")
     with running_server(create_app(settings=settings, assistant=bot)) as url:
@@ -190,7 +190,7 @@ def test_ask_validation_names_the_field(api: str, body: Any, field: str) -> None
 
 
 def test_question_limit_is_the_setting(bot: Any, ingested_dir: Path) -> None:
-    from assistant.api import create_app
+    from ui.api import create_app
 
     settings = make_settings(ingested_dir, max_question_chars=50, max_history_turns=1)
     with running_server(create_app(settings=settings, assistant=bot)) as url:
@@ -262,7 +262,7 @@ def test_api_key_guards_v1_but_not_healthz(keyed_api: str) -> None:
 
 
 def test_missing_index_is_503_naming_the_fix(tmp_path: Path) -> None:
-    from assistant.api import create_app
+    from ui.api import create_app
 
     settings = make_settings(tmp_path)  # no index was ever built here
     with running_server(create_app(settings=settings), ready_path=None) as url:

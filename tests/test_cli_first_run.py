@@ -43,19 +43,19 @@ def test_serve_on_a_busy_port_says_so_within_seconds(tmp_path: Path) -> None:
 
 @pytest.mark.server
 def test_make_run_checks_the_port_before_it_ingests(tmp_path: Path) -> None:
-    """`make run` calls `python -m assistant.ports HOST PORT` first: a busy port stops it before ingest."""
+    """`make run` calls `python -m ui.ports HOST PORT` first: a busy port stops it before ingest."""
     makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8")
     run = makefile.split("\nrun:", 1)[1]
-    assert run.index("-m assistant.ports $(HOST) $(PORT)") < run.index("ray-advisor ingest")
+    assert run.index("-m ui.ports $(HOST) $(PORT)") < run.index("ray-advisor ingest")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        busy = subprocess.run([sys.executable, "-m", "assistant.ports", "127.0.0.1", str(port)], cwd=tmp_path,
+        busy = subprocess.run([sys.executable, "-m", "ui.ports", "127.0.0.1", str(port)], cwd=tmp_path,
                               env=_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert busy.returncode == 1 and f"port {port} on 127.0.0.1 is already in use" in busy.stderr
     assert f"make run PORT={port + 1}" in busy.stderr
-    free = subprocess.run([sys.executable, "-m", "assistant.ports", "127.0.0.1", str(port)], cwd=tmp_path,
+    free = subprocess.run([sys.executable, "-m", "ui.ports", "127.0.0.1", str(port)], cwd=tmp_path,
                           env=_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert free.returncode == 0, free.stderr
 
@@ -76,7 +76,7 @@ def test_ask_without_an_index_creates_nothing_and_json_reports_the_error(tmp_pat
 
 
 def test_asset_requests_are_kept_out_of_the_access_log() -> None:
-    from assistant.serve import QuietAssets
+    from ui.serve import QuietAssets
 
     quiet = QuietAssets()
 

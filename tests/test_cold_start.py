@@ -29,7 +29,7 @@ def test_ask_imports_nothing_it_does_not_use(ingested_settings: Settings) -> Non
     env = {**os.environ, "RAY_ADVISOR_CORPUS_DIR": str(ingested_settings.corpus_dir),
            "RAY_ADVISOR_CHROMA_PATH": str(ingested_settings.chroma_path),
            "RAY_ADVISOR_MODEL_DIR": str(ingested_settings.model_dir)}
-    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "assistant.cli", "ask",
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "ui.cli", "ask",
                           "I have product footage and need to relight it. Which model?", "--json"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -13,19 +13,14 @@ from rich.console import Console
 
 from assistant.settings import Settings
 from evals.gates import check_against_baseline, load_baseline
-from evals.runner import run_eval
+from evals.runner import EvalOptions, run_eval
 
 pytestmark = pytest.mark.eval
 
 
 def test_eval_suite_meets_the_baseline(ingested_settings: Settings, tmp_path: Path) -> None:
     console = Console(file=io.StringIO(), width=160, record=True)
-    result = run_eval(
-        report_dir=tmp_path / "report",
-        generator="extractive",
-        settings=ingested_settings,
-        console=console,
-    )
+    result = run_eval(EvalOptions(report_dir=tmp_path / "report", generator="extractive"), ingested_settings, console)
     failures = check_against_baseline(result.metrics, load_baseline())
     assert not failures, "\n".join(failures) + "\n\n" + console.export_text()
     assert result.metrics["invalid_citations"] == 0

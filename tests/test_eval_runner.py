@@ -66,7 +66,7 @@ def test_run_eval_with_a_perfect_assistant_passes(
     oracle = _oracle()
     monkeypatch.setattr(runner, "in_process_asker", lambda _settings, _generator: oracle)
     console = _quiet()
-    result = runner.run_eval(report_dir=tmp_path / "r", settings=settings, console=console)
+    result = runner.run_eval(runner.EvalOptions(report_dir=tmp_path / "r"), settings, console)
     assert result.passed, result.failures
     assert result.metrics["accuracy"] == 1.0 and result.metrics["invalid_citations"] == 0
     data = json.loads((tmp_path / "r" / "results.json").read_text(encoding="utf-8"))
@@ -93,20 +93,20 @@ def test_main_exit_codes_and_errors_per_case(
 
     monkeypatch.setattr(runner, "in_process_asker", lambda _settings, _generator: broken)
     out = _quiet()
-    code = runner.main(cases_path=cases, settings=settings, console=out)
+    code = runner.main(runner.EvalOptions(cases=cases), settings, out)
     assert code == 1
     text = out.export_text()
     assert "FAIL" in text and "abstention_recall" in text
 
     lenient = {"accuracy": 0.5, "abstention_precision": 0.0, "abstention_recall": 0.0}
-    result = runner.run_eval(cases_path=cases, settings=settings, console=_quiet(), thresholds=lenient)
+    result = runner.run_eval(runner.EvalOptions(cases=cases, thresholds=lenient), settings, _quiet())
     assert result.passed and result.metrics["errors"] == 1
     assert result.rows[1]["got"] == "error" and "backend down" in result.rows[1]["error"]
 
 
 def test_main_reports_a_bad_cases_file(settings: Settings, tmp_path: Path) -> None:
     out = _quiet()
-    assert runner.main(cases_path=tmp_path / "nope.yaml", settings=settings, console=out) == 1
+    assert runner.main(runner.EvalOptions(cases=tmp_path / "nope.yaml"), settings, out) == 1
     assert "cannot read cases file" in out.export_text()
 
 

@@ -49,8 +49,8 @@ class Result:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    from assistant.api import create_app
     from ingest.pipeline import run_ingest
+    from ui.api import create_app
 
     shutil.copytree(CORPUS, tmp_path / "corpus")
     settings = make_settings(tmp_path, index_poll_seconds=0.2)
@@ -147,9 +147,9 @@ def test_two_re_ingests_before_the_server_switches_still_answer(tmp_path: Path) 
     """With no watcher, the server is still on version 1 when version 3 lands and version 1 is dropped.
     A request still succeeds, wholly from one version (version 1 is held in memory, or the request
     switches when a Chroma query finds it gone), and the next refresh moves it to the newest."""
-    from assistant.api import create_app
     from assistant.store import Store
     from ingest.pipeline import run_ingest
+    from ui.api import create_app
 
     shutil.copytree(CORPUS, tmp_path / "corpus")
     settings = make_settings(tmp_path, index_poll_seconds=0)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.encoders import question_encoder
 from assistant.schema import Span
 from assistant.settings import Settings
 from assistant.store import Store
@@ -239,10 +240,10 @@ def test_editing_one_faq_answer_re_embeds_only_that_chunk(tmp_path: Path, both_f
     # The replaced collection stays until the next switch: a running server may still answer from it.
     assert our_collections(settings) == {report.collection, first.collection, f"{settings.collection}-active"}
 
-    store = Store(settings)  # queries still work, and find the edited answer
-    hits = store.query(store.embed_query("several rough takes of a storyboard frame before committing"), 3)
+    store, encoder = Store(settings), question_encoder(settings)  # queries still work, and find the edited answer
+    hits = store.query(encoder.embed(["several rough takes of a storyboard frame before committing"])[0], 3)
     assert hits[0][0] == new_id
-    hits = store.query(store.embed_query("Which model fits product footage that needs relighting?"), 5)
+    hits = store.query(encoder.embed(["Which model fits product footage that needs relighting?"])[0], 5)
     assert len(hits) == 5
 
 

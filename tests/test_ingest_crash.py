@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from assistant import Assistant
+from assistant.encoders import question_encoder
 from assistant.store import Store
 from ingest.pipeline import run_ingest
 from tests.conftest import CORPUS, make_settings
@@ -78,7 +79,7 @@ def test_sigkill_mid_ingest_leaves_the_previous_index_answering(tmp_path: Path) 
     assert reopened.active_name() == first.collection
     assert reopened.require_active().count() == first.chunks_stored
     assert building in reopened._collection_names()
-    hits = reopened.query(reopened.embed_query("I have footage to relight"), 5)
+    hits = reopened.query(question_encoder(settings).embed(["I have footage to relight"])[0], 5)
     assert len(hits) == 5
     assert {cid for cid, _ in hits} <= {p.chunk_id for p in reopened.passages()}
     answer = Assistant.from_settings(settings).ask("I have footage to relight")

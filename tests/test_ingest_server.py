@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from assistant import Assistant
+from assistant.encoders import question_encoder
 from assistant.store import Store
 from ingest.pipeline import run_ingest
 from tests.conftest import CORPUS, make_settings
@@ -76,7 +77,7 @@ def test_ingest_query_and_reingest_against_a_chroma_server(tmp_path: Path, chrom
 
     store = Store(settings)
     assert store.active_name() == first.collection
-    hits = store.query(store.embed_query("I have product footage and need to relight it"), 5)
+    hits = store.query(question_encoder(settings).embed(["I have product footage and need to relight it"])[0], 5)
     assert len(hits) == 5
     texts = {p.chunk_id: p.text for p in store.passages()}
     assert len(texts) == 24

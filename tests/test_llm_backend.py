@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from assistant.errors import GeneratorError
 from assistant.generators import make_generator
-from assistant.generators.base import Draft, GeneratorError
 from assistant.generators.openai import (
     REMOVED_QUOTE,
     AnswerStreamDecoder,
@@ -15,7 +15,7 @@ from assistant.generators.openai import (
     parse_reply,
 )
 from assistant.prompts import DATA_RULE
-from assistant.schema import Decision, Passage, Support
+from assistant.schema import Decision, Draft, Passage, Support
 from assistant.settings import Settings, SettingsError, load_settings
 from tests import fake_openai_server
 from tests.fake_openai_server import Behaviour, FakeOpenAIServer, closed_port

@@ -202,7 +202,7 @@ def test_fp32_retrieval_is_unchanged_from_sentence_transformers(ingested_setting
     st = MiniLMEmbeddings(ingested_settings.embedding_model_path())
     questions = [c.question for c in load_cases(None)]
     reference = np.asarray(st(questions))
-    onnx = retriever.store.embed_questions(questions)
+    onnx = retriever.encoder.embed(questions)
     for question, ref, got in zip(questions, reference, onnx, strict=True):
         want = [cid for cid, _ in retriever.dense(ref, 8)]
         assert [cid for cid, _ in retriever.dense(got, 8)] == want, question

@@ -21,7 +21,7 @@ def client(bot: Any, ingested_dir: Path) -> Iterator[Any]:
     """A key is set, so this also proves the openai client's bearer auth reaches /v1."""
     import openai
 
-    from assistant.api import create_app
+    from ui.api import create_app
 
     settings = make_settings(ingested_dir, api_key="client-key")
     with (

@@ -42,7 +42,7 @@ pytestmark = [
 @pytest.fixture
 def page_server(bot: Any, ingested_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """API + page in one app, with an API key set: the page must keep working without it."""
-    from assistant.serve import build_app
+    from ui.serve import build_app
 
     feedback = tmp_path / "feedback" / "feedback.jsonl"  # parent does not exist yet: the page creates it
     settings = make_settings(ingested_dir, api_key="page-test-key", feedback_path=feedback)

@@ -34,8 +34,9 @@ def test_in_memory_dense_search_ranks_as_chroma_does(bot: Assistant) -> None:
     retriever = bot.pipeline.retriever
     assert retriever._matrix is not None  # a small collection is searched in memory
     for question in questions():
-        vector = retriever.store.embed_questions([question])[0]
+        vector = retriever.encoder.embed([question])[0]
         ours = retriever.dense(vector, 8)
-        chroma = retriever.store.query(vector, 8)
+        assert bot.store is not None
+        chroma = bot.store.query(vector, 8, bot.store.open(bot.index.name))
         assert [cid for cid, _ in ours] == [cid for cid, _ in chroma], question
         assert np.allclose([s for _, s in ours], [s for _, s in chroma], atol=1e-5)

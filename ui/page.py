@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
@@ -23,7 +21,6 @@ if TYPE_CHECKING:
     from assistant.settings import Settings
 
 log = logging.getLogger("ray_advisor.page")
-_END = object()
 
 EXAMPLES = [
     "I have product footage and need to relight it. Which model should I use?",
@@ -50,29 +47,6 @@ Session = dict[str, Any]
 
 def _new_session() -> Session:
     return {"chat": [], "history": [], "answers": {}}
-
-
-def _in_background(pieces: Iterator[str | Answer]) -> Iterator[str | Answer]:
-    """Drain the answer generator on its own thread and hand pieces over through a queue.
-
-    `Assistant.ask_stream` holds the assistant's lock while suspended; if this page event were cancelled
-    (a closed tab) with the generator half-read, every other request would wait on that lock.
-    """
-    handoff: queue.Queue[object] = queue.Queue()
-
-    def produce() -> None:
-        try:
-            for item in pieces:
-                handoff.put(item)
-            handoff.put(_END)
-        except Exception as exc:
-            handoff.put(exc)
-
-    threading.Thread(target=produce, name="ray-advisor-answer", daemon=True).start()
-    while (item := handoff.get()) is not _END:
-        if isinstance(item, Exception):
-            raise item
-        yield item  # type: ignore[misc]
 
 
 Respond = Callable[..., Iterator[tuple[Any, ...]]]
@@ -122,7 +96,7 @@ def _respond(get_bot: Callable[[], Assistant], settings: Settings) -> Respond:
         history = session["history"][-settings.max_history_turns:]
         shown, final = "", None
         try:
-            for item in _paced(_in_background(get_bot().ask_stream(message, history))):
+            for item in _paced(get_bot().ask_stream(message, history)):
                 if isinstance(item, Answer):
                     final = item
                     break
@@ -204,7 +178,7 @@ def build_page(get_bot: Callable[[], Assistant], settings: Settings) -> gr.Block
 
 
 def mount_page(app: FastAPI, path: str = "/") -> FastAPI:
-    """Mount the page on an app made by `assistant.api.create_app`, sharing its lazily built Assistant."""
+    """Mount the page on an app made by `ui.api.create_app`, sharing its lazily built Assistant."""
     import gradio as gr
 
     demo = build_page(app.state.holder.get, app.state.settings)

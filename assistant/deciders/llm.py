@@ -13,8 +13,7 @@ from typing import Any
 
 from assistant.deciders.inputs import INJECTION
 from assistant.deciders.support import SpanIndex
-from assistant.generators.base import Draft
-from assistant.schema import Decision
+from assistant.schema import Decision, Draft
 
 # The stances a label's quotes must show between them (one set is enough).
 NEEDED_STANCES: dict[str, tuple[frozenset[str], ...]] = {

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assistant.generators.base import Draft, Generator
-from assistant.schema import Decision, Support
+from assistant.generators.base import Generator
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -25,4 +24,4 @@ def make_generator(name: str, settings: Settings) -> Generator:
     raise ValueError(f"unknown generator {name!r}; choose one of {', '.join(GENERATOR_NAMES)}")
 
 
-__all__ = ["GENERATOR_NAMES", "Decision", "Draft", "Generator", "Support", "make_generator"]
+__all__ = ["GENERATOR_NAMES", "Generator", "make_generator"]

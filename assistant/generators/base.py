@@ -3,26 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from assistant.schema import Citation, Decision, Passage, Recommendation
-
-
-class GeneratorError(RuntimeError):
-    """A generator could not write a draft (timeout, refused connection, 5xx, malformed reply).
-
-    The core catches exactly this and falls back to the extractive answer, logging the message.
-    """
-
-
-@dataclass
-class Draft:
-    answer: str
-    recommendation: Recommendation
-    abstained: bool
-    citations: list[Citation]
-    generator: str
+from assistant.schema import Decision, Draft, Passage
 
 
 @runtime_checkable

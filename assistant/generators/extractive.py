@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from assistant.generators.base import Draft
-from assistant.schema import Citation, Decision, Passage, Support
+from assistant.schema import Citation, Decision, Draft, Passage, Support
 
 VERDICT = {
     "ray-3.2": "Use **Ray 3.2**.",

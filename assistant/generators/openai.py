@@ -2,8 +2,9 @@
 
 It goes through LangChain's ChatOpenAI (imported lazily: it is slow to import and only this backend
 needs it). Every failure (timeout, refused connection, HTTP error, unparseable reply) becomes a
-GeneratorError, which the core turns into the extractive fallback; no other exception escapes.
-Quotes are returned as the LLM gave them: the core's verifier is what drops invented ones.
+GeneratorError, which the pipeline turns into the extractive fallback; no other exception escapes.
+The LLM decides too: its reply carries a label, abstained and quotes. Quotes are returned as the LLM gave
+them; verify drops invented ones and rules whether the label stands (assistant/deciders/llm.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from assistant.generators.base import Draft, GeneratorError
+from assistant.errors import GeneratorError
 from assistant.prompts import build_messages
-from assistant.schema import RECOMMENDATIONS, Citation, Decision, Passage, Recommendation
+from assistant.schema import RECOMMENDATIONS, Citation, Decision, Draft, Passage, Recommendation
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -446,8 +447,9 @@ class OpenAIGenerator:
         if guard.removed:
             log.warning("openai reply quoted text not in the passages; removed: %r", guard.removed)
         if reply.label != decision.label:
-            # Not an error: the LLM may correct the rules. The verifier still checks every quote.
-            log.info("openai label %r differs from the rule-based %r", reply.label, decision.label)
+            # Not an error: the LLM decides when configured. Its label stands only if verify finds its quotes
+            # verbatim and carrying that label's stance (assistant/deciders/llm.py); the trace records it.
+            log.info("openai label %r differs from the offline decider's %r", reply.label, decision.label)
         abstained = reply.abstained
         return Draft(
             answer=answer,

@@ -166,13 +166,13 @@ def serve(
              "the page is then served by a separate one-worker `serve`).", min=1, max=64)] = 1,
 ) -> None:
     """Serve the HTTP API and the chat page (one worker), or the API on N worker processes."""
-    from assistant.ports import PortError, check_port
+    from ui.ports import PortError, check_port
 
     try:
         check_port(host, port)  # first, before the model and Gradio load: a busy port fails in a second
     except PortError as exc:
         _fail(str(exc), code=1)
-    from assistant.serve import serve as run
+    from ui.serve import serve as run
 
     run(host=host, port=port, settings=_settings(), workers=workers)
 
@@ -187,7 +187,7 @@ def eval_(
     baseline: Annotated[bool, typer.Option(help="Hold to evals/baseline.json instead of the goals.")] = False,
 ) -> None:
     """Run the answer-eval suite; exit 1 when a threshold is missed."""
-    from evals.runner import main
+    from evals.runner import EvalOptions, main
 
     gates: Any = thresholds
     if thresholds and thresholds.strip().startswith("{"):
@@ -195,7 +195,8 @@ def eval_(
     if baseline:
         gates = Path(__file__).resolve().parents[1] / "evals" / "baseline.json"
     settings = None if url else _settings()
-    raise typer.Exit(main(cases, report, generator, url, None, gates, settings, console))
+    options = EvalOptions(cases=cases, report_dir=report, generator=generator, url=url, thresholds=gates)
+    raise typer.Exit(main(options, settings, console))
 
 
 if __name__ == "__main__":

@@ -45,13 +45,13 @@ def _other(port: int) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m assistant.ports HOST PORT`: what `make run` calls before it ingests (which loads the model)."""
+    """`python -m ui.ports HOST PORT`: what `make run` calls before it ingests (which loads the model)."""
     import sys
 
     try:
         check_port(argv[0], int(argv[1]))
     except (IndexError, ValueError):
-        print("usage: python -m assistant.ports HOST PORT", file=sys.stderr)
+        print("usage: python -m ui.ports HOST PORT", file=sys.stderr)
         return 2
     except PortError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -56,7 +56,7 @@ def build_app(
     `ui` is imported here, lazily, like the CLI's commands do: the `assistant` package never depends on
     `ui` at import time, and Gradio (~4 s to import) is only paid for when a page is served.
     """
-    from assistant.api import create_app
+    from ui.api import create_app
 
     app = create_app(settings, assistant)
     if page:
@@ -77,7 +77,7 @@ def _warm(app: FastAPI) -> None:
 
 
 def worker_app() -> FastAPI:
-    """The app factory each worker process calls (`uvicorn assistant.serve:worker_app --factory`)."""
+    """The app factory each worker process calls (`uvicorn ui.serve:worker_app --factory`)."""
     from assistant.settings import load_settings
 
     settings = load_settings()
@@ -104,8 +104,8 @@ def serve(host: str = "127.0.0.1", port: int = 7860, settings: Settings | None =
     """Serve until interrupted. `page` defaults to True for one worker and False for several."""
     import uvicorn
 
-    from assistant.ports import check_port
     from assistant.settings import load_settings
+    from ui.ports import check_port
 
     settings = settings or load_settings()  # a wrong RAY_ADVISOR_* value stops here, naming the variable
     check_port(host, port)  # before the model and Gradio load (the CLI checks even earlier)
@@ -123,7 +123,7 @@ def serve(host: str = "127.0.0.1", port: int = 7860, settings: Settings | None =
     os.environ[_PAGE_ENV] = "0"
     log.warning("%d workers: the HTTP API only; the chat page is served by `ray-advisor serve` (one worker)",
                 workers)
-    uvicorn.run("assistant.serve:worker_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("ui.serve:worker_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info")
 
 
