@@ -72,7 +72,7 @@ def ingest(
 
             def training(stage: str, done: int, total: int) -> None:
                 if stage not in stages:  # first time: say what happens and how long it takes
-                    stages[stage] = bar.add_task(f"decider: {stage} (first ingest only, about 2-3 min)", total=total)
+                    stages[stage] = bar.add_task(f"decider: {stage} (first ingest only, about 3 min)", total=total)
                 bar.update(stages[stage], completed=done, total=total)
 
             report = run_ingest(settings, paths, rebuild=rebuild, store=store, training_progress=training,
