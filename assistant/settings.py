@@ -28,7 +28,7 @@ class Settings(BaseSettings):
                             pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$")
     embedding_model: str = ""  # empty: the packaged all-MiniLM-L6-v2
     model_dir: Path = Path(".ray-advisor/models")  # ONNX exports, one folder per weights hash
-    encoder: Literal["fp32", "int8"] = "fp32"  # which ONNX export encodes questions (see README: speed)
+    encoder: Literal["fp32", "int8"] = "int8"  # which ONNX export encodes questions (see README: speed)
     top_k: int = Field(default=8, ge=1, le=50)
     generator: Literal["extractive", "openai"] = "extractive"
     llm_base_url: str | None = None

@@ -168,33 +168,37 @@ def test_the_answer_path_never_imports_torch() -> None:
 
 
 @pytest.mark.eval
-def test_int8_changes_few_eval_labels_and_invents_no_quote(ingested_settings: Settings) -> None:
-    """int8 against fp32 on the whole eval suite. The learned decider was trained on fp32 states, so int8
-    may move a near-tie (4 of 159 labels when measured, accuracy 0.906 against 0.931): that is why fp32
-    is the default. It must still agree on at least 95% of the labels and never show an invented quote."""
+def test_int8_retrieves_nearly_the_passages_fp32_does(ingested_settings: Settings) -> None:
+    """int8 against fp32 on retrieval (dense + BM25, fused, as answering retrieves), for every eval question.
+    int8 is not a drop-in (README, Speed): near-tied chunks swap. Measured: all 4 shared for 129 of 159
+    questions, 3 of 4 for the other 30, the same first passage for 150. Held here: at least 3 of 4 shared
+    for every question, the same first passage for 90%. (The decider is trained on the states of the
+    encoder it will read, so each variant has its own; see tests/test_decider.py.)"""
     from assistant import Assistant
+    from assistant.encoders import question_encoder
     from evals.cases import load_cases
-    from evals.metrics import compute_metrics
-    from evals.runner import load_corpus, run_cases
 
-    cases = load_cases(None)
-    corpus = load_corpus(ingested_settings.corpus_dir)
-    outcomes, metrics = {}, {}
-    for variant in ("fp32", "int8"):
-        bot = Assistant.from_settings(ingested_settings.model_copy(update={"encoder": variant}))
-        outcomes[variant] = run_cases(cases, lambda q, h, bot=bot: bot.ask(q, h))
-        metrics[variant] = compute_metrics(outcomes[variant], corpus).as_dict()
-    same = sum((a.got_label, a.got_abstained) == (b.got_label, b.got_abstained)
-               for a, b in zip(outcomes["fp32"], outcomes["int8"], strict=True))
-    assert same >= 0.95 * len(cases), f"{len(cases) - same} of {len(cases)} labels changed"
-    assert metrics["int8"]["invalid_citations"] == 0 and metrics["int8"]["errors"] == 0
+    retriever = Assistant.from_settings(ingested_settings).pipeline.retriever
+    questions = [c.question for c in load_cases(None)]
+    vectors = {v: question_encoder(ingested_settings.model_copy(update={"encoder": v})).embed(questions)
+               for v in ("fp32", "int8")}
+    far, same_first = [], 0
+    for question, f32, i8 in zip(questions, vectors["fp32"], vectors["int8"], strict=True):
+        top_f32 = [p.chunk_id for p in retriever.retrieve(question, 4, embedding=f32).passages]
+        top_i8 = [p.chunk_id for p in retriever.retrieve(question, 4, embedding=i8).passages]
+        same_first += top_f32[0] == top_i8[0]
+        if len(set(top_f32) & set(top_i8)) < 3:
+            far.append(question)
+    assert not far, far
+    assert same_first >= 0.9 * len(questions), f"first passage differs for {len(questions) - same_first}"
 
 
 @pytest.mark.eval
 def test_fp32_retrieval_is_unchanged_from_sentence_transformers(ingested_settings: Settings) -> None:
-    """The default encoder ranks passages exactly as the sentence-transformers query encoder did."""
+    """The fp32 encoder ranks passages exactly as the sentence-transformers query encoder did."""
     from assistant import Assistant
     from assistant.embeddings import MiniLMEmbeddings
+    from assistant.encoders import question_encoder
     from evals.cases import load_cases
 
     bot = Assistant.from_settings(ingested_settings)
@@ -202,7 +206,7 @@ def test_fp32_retrieval_is_unchanged_from_sentence_transformers(ingested_setting
     st = MiniLMEmbeddings(ingested_settings.embedding_model_path())
     questions = [c.question for c in load_cases(None)]
     reference = np.asarray(st(questions))
-    onnx = retriever.encoder.embed(questions)
+    onnx = question_encoder(ingested_settings.model_copy(update={"encoder": "fp32"})).embed(questions)
     for question, ref, got in zip(questions, reference, onnx, strict=True):
         want = [cid for cid, _ in retriever.dense(ref, 8)]
         assert [cid for cid, _ in retriever.dense(got, 8)] == want, question

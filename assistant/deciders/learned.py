@@ -33,7 +33,7 @@ TOP_MODEL_FP32 = "top.onnx"  # the exported original, kept for comparison
 class DeciderModel:
     """The exported top of the classifier: hidden states at the split layer -> class probabilities."""
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, model_dir: Path, encoder: str = "fp32") -> None:
         try:
             self.meta: dict[str, Any] = json.loads((model_dir / META).read_text(encoding="utf-8"))
             import onnxruntime as ort
@@ -51,6 +51,12 @@ class DeciderModel:
         if self.split != SPLIT_LAYER or self.classes != list(CLASSES):
             raise IndexMissingError(f"the decision model in {model_dir} was trained for another encoder split or "
                                     "other classes; run `ray-advisor ingest` to train it again")
+        # It was trained on one question encoder's states (fp32 or int8); read with the other's, near ties move.
+        trained_on = str(self.meta.get("states", "fp32"))
+        if trained_on != encoder:
+            raise IndexMissingError(f"the decision model in {model_dir} was trained on the {trained_on} question "
+                                    f"encoder's states, and RAY_ADVISOR_ENCODER is {encoder}: run `ray-advisor "
+                                    "ingest` to train one for it (about 3 minutes, once)")
         self._lock = threading.Lock()
 
     def probabilities(self, states: np.ndarray) -> np.ndarray:
@@ -89,17 +95,23 @@ class LearnedDecider:
 
 
 def learned_decider(settings: Settings, spans: SpanIndex) -> LearnedDecider:
-    folder = current_decider_dir(settings.model_dir)
+    folder = current_decider_dir(settings.model_dir, settings.encoder)
     if folder is None:
         raise IndexMissingError(f"no trained decider in {settings.model_dir} (RAY_ADVISOR_MODEL_DIR): "
                                 "run `ray-advisor ingest` (or `make ingest`) first")
-    return LearnedDecider(DeciderModel(folder), spans)
+    return LearnedDecider(DeciderModel(folder, settings.encoder), spans)
 
 
-def current_decider_dir(model_dir: Path) -> Path | None:
-    """The folder `ingest` last trained or confirmed the decider in (model_dir/decider.json names it)."""
+def current_decider_dir(model_dir: Path, encoder: str = "fp32") -> Path | None:
+    """The folder `ingest` last trained or confirmed the decider in for this question encoder's states.
+
+    model_dir/decider.json names one folder per encoder variant ({"by_states": {"int8": ...}}), so fp32
+    and int8 deciders can sit side by side; "dir" (the last one confirmed) is read when a variant is absent.
+    """
     try:
-        name = json.loads((model_dir / "decider.json").read_text(encoding="utf-8"))["dir"]
-    except (OSError, ValueError, KeyError, TypeError):
+        pointer = json.loads((model_dir / "decider.json").read_text(encoding="utf-8"))
+        by_states = pointer.get("by_states") if isinstance(pointer.get("by_states"), dict) else {}
+        name = by_states.get(encoder) or pointer["dir"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return model_dir / str(name)

@@ -15,15 +15,18 @@ import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.deciders.inputs import CLASSES
-from assistant.deciders.learned import META, TOP_MODEL, TOP_MODEL_FP32, current_decider_dir
+from assistant.deciders.learned import META, TOP_MODEL, TOP_MODEL_FP32
 from assistant.settings import Settings
 from ingest.decider.data import DATA_DIR, data_digest, load_examples
 from ingest.decider.train import Progress, TrainConfig
 
-RECIPE_VERSION = 3  # bump when the training code changes what it produces
+if TYPE_CHECKING:
+    from assistant.onnx_encoder import OnnxEncoder
+
+RECIPE_VERSION = 4  # bump when the training code changes what it produces (4: states from the ONNX encoder)
 
 
 def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR) -> str:
@@ -41,24 +44,35 @@ def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR) 
 def ensure_decider(settings: Settings, progress: Progress | None = None,
                    config: TrainConfig | None = None) -> tuple[Path, bool]:
     """The trained decider's folder, and whether it had to be trained now."""
-    config = config or TrainConfig()
+    config = config or TrainConfig(states=settings.encoder)
     base = Path(settings.embedding_model_path())
     key = model_key(base, config)
     target = settings.model_dir / f"decider-{key}"
     if (target / META).exists() and (target / TOP_MODEL).exists():
-        _point_at(settings.model_dir, target)
+        _point_at(settings.model_dir, target, config.states)
         return target, False
     settings.model_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".decider-", dir=settings.model_dir) as tmp:
-        _train_into(Path(tmp), base, key, config, progress)
+        _train_into(Path(tmp), base, key, config, question_encoder(settings, config.states), progress)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
         Path(tmp).mkdir()  # TemporaryDirectory removes its folder on exit; give it an empty one
-    _point_at(settings.model_dir, target)
+    _point_at(settings.model_dir, target, config.states)
     return target, True
 
 
-def _train_into(out: Path, base: Path, key: str, config: TrainConfig, progress: Progress | None) -> None:
+def question_encoder(settings: Settings, variant: str) -> OnnxEncoder:
+    """The ONNX question encoder whose states the decider will read (two threads: a batch job)."""
+    from assistant.encoders import onnx_files
+    from assistant.onnx_encoder import OnnxEncoder
+
+    files = onnx_files(settings)
+    return OnnxEncoder(files.model("int8" if variant == "int8" else "fp32"), files.tokenizer, files.max_length,
+                       threads=2)
+
+
+def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_from: OnnxEncoder,
+                progress: Progress | None) -> None:
     from ingest.decider import train
     from ingest.decider.augment import augment
     from ingest.decider.export import export_top
@@ -67,12 +81,12 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, progress: 
     written = load_examples()
     examples = augment(written, config.seed)
     encoder = train.load_encoder(base)
-    tok = train.tokenizer(base, config.max_length)
-    states = train.frozen_states(encoder, tok, [(e.text, e.context) for e in examples], config.split, progress)
+    states = train.onnx_states(states_from, [(e.text, e.context) for e in examples], progress)
     top = train.fit(states, [e.target for e in examples], encoder, config, progress)
     export_top(top, out / TOP_MODEL_FP32, int(encoder.config.hidden_size), int8_file=out / TOP_MODEL)
     meta: dict[str, Any] = {
         "key": key, "classes": list(CLASSES), "split": config.split, "max_length": config.max_length,
+        "states": config.states,
         "examples": len(written), "augmented_examples": len(examples) - len(written), "config": asdict(config),
         "base_model": str(base),
         "train_accuracy": train.accuracy(top, states, examples),
@@ -82,11 +96,18 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, progress: 
     (out / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 
-def _point_at(model_dir: Path, target: Path) -> None:
-    """Record which decider the assistant loads (written atomically; readers never see half a file)."""
-    if current_decider_dir(model_dir) == target:
-        return
+def _point_at(model_dir: Path, target: Path, states: str) -> None:
+    """Record which decider the assistant loads for this encoder variant (written atomically; readers never
+    see half a file)."""
     pointer = model_dir / "decider.json"
+    try:
+        current = json.loads(pointer.read_text(encoding="utf-8"))
+        by_states = dict(current.get("by_states") or {})
+    except (OSError, ValueError, TypeError, AttributeError):
+        current, by_states = {}, {}
+    if current.get("dir") == target.name and by_states.get(states) == target.name:
+        return
+    by_states[states] = target.name
     tmp = pointer.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"dir": target.name}), encoding="utf-8")
+    tmp.write_text(json.dumps({"dir": target.name, "by_states": by_states}), encoding="utf-8")
     os.replace(tmp, pointer)

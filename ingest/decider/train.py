@@ -2,7 +2,9 @@
 
 The bottom layers stay frozen: answering computes them once for retrieval and the decider shares
 them, and training computes them once per example instead of once per step, which is what keeps
-training within a few minutes on two CPU cores. The top layers start from MiniLM's own weights.
+training within a few minutes on two CPU cores. Those states come from the same ONNX question encoder
+answering uses (fp32 or int8), so the decider learns from exactly what it will read. The top layers
+start from MiniLM's own weights.
 
 Deterministic: one seed fixes the shuffles, the head's initialisation and dropout, and torch runs its
 deterministic kernels, so the same data and base model give the same weights on the same machine.
@@ -17,12 +19,15 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from assistant.deciders.inputs import CLASSES, SPLIT_LAYER
 from ingest.decider.data import Example
+
+if TYPE_CHECKING:
+    from assistant.onnx_encoder import OnnxEncoder
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -39,6 +44,9 @@ class TrainConfig:
     label_smoothing: float = 0.05
     max_length: int = 256  # as the question encoder truncates
     seed: int = 13
+    # Which ONNX question encoder computes the frozen layers' states: the one answering will use
+    # (RAY_ADVISOR_ENCODER), so the decider is trained on exactly the states it will read.
+    states: str = "fp32"
 
 
 def _torch() -> Any:
@@ -46,28 +54,6 @@ def _torch() -> Any:
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     return torch
-
-
-def tokenizer(base_model: Path, max_length: int) -> Any:
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(base_model / "tokenizer.json"))
-    tok.enable_truncation(max_length=max_length, strategy="longest_first")
-    tok.no_padding()
-    return tok
-
-
-def encode_batch(tok: Any, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    encodings = [tok.encode(text, context) if context else tok.encode(text) for text, context in pairs]
-    width = max(len(e.ids) for e in encodings)
-    ids = np.zeros((len(encodings), width), dtype=np.int64)
-    mask = np.zeros_like(ids)
-    types = np.zeros_like(ids)
-    for row, e in enumerate(encodings):
-        ids[row, : len(e.ids)] = e.ids
-        mask[row, : len(e.ids)] = e.attention_mask
-        types[row, : len(e.ids)] = e.type_ids
-    return ids, mask, types
 
 
 def load_encoder(base_model: Path) -> Any:
@@ -79,19 +65,17 @@ def load_encoder(base_model: Path) -> Any:
     return model
 
 
-def frozen_states(encoder: Any, tok: Any, pairs: Sequence[tuple[str, str]], split: int,
-                  progress: Progress | None = None, batch_size: int = 64) -> list[Any]:
-    """Hidden states after the frozen layers, one [T, H] tensor per example (no padding kept)."""
+def onnx_states(encoder: OnnxEncoder, pairs: Sequence[tuple[str, str]], progress: Progress | None = None) -> list[Any]:
+    """The split-layer states [T, H] exactly as answering computes them (`OnnxEncoder.encode_pair`)."""
     torch = _torch()
     out: list[Any] = []
-    with torch.inference_mode():
-        for start in range(0, len(pairs), batch_size):
-            ids, mask, types = encode_batch(tok, pairs[start: start + batch_size])
-            hidden = encoder(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
-                             token_type_ids=torch.from_numpy(types), output_hidden_states=True).hidden_states[split]
-            out.extend(hidden[row, : int(mask[row].sum())].clone() for row in range(len(ids)))
-            if progress:
-                progress("encoding", min(start + batch_size, len(pairs)), len(pairs))
+    for i, (text, context) in enumerate(pairs, 1):
+        _, states = encoder.encode_pair(text, context)
+        if states is None:
+            raise ValueError(f"{encoder.model_file}: exported without the decider's split output")
+        out.append(torch.from_numpy(states))
+        if progress and (i % 64 == 0 or i == len(pairs)):
+            progress("encoding", i, len(pairs))
     return out
 
 
