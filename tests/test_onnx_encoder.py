@@ -1,5 +1,5 @@
 """The ONNX encoder: export (idempotent, generic over BERT-like directories), parity with
-sentence-transformers, fp32 against int8 on retrieval and on the eval suite, thread safety."""
+sentence-transformers, fp32 against int8 on retrieval, thread safety."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Train the decider once per (data, base model, recipe) and cache it beside the index.
 
 The cache folder is named by a hash of the training data, the base model's weights and the training
-recipe, so an unchanged ingest trains nothing, and a change to any of the three trains a new model.
+recipe (which names the question encoder variant whose states it learns from, fp32 or int8), so an
+unchanged ingest trains nothing, and a change to any of them trains a new model.
 Building happens in a temporary folder that is renamed into place: a crash leaves no half model.
 """
 
