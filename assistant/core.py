@@ -11,7 +11,7 @@ from assistant.deciders.learned import learned_decider
 from assistant.deciders.support import SpanIndex
 from assistant.encoders import question_encoder
 from assistant.generators import make_generator
-from assistant.onnx_encoder import OnnxEncoder, cached_embed
+from assistant.onnx_encoder import cached_embed
 from assistant.retrieve import HybridRetriever
 from assistant.schema import Answer
 from assistant.settings import Settings, load_settings
@@ -44,10 +44,11 @@ class Assistant:
 
     @classmethod
     def on_index(cls, settings: Settings, store: Store, version: IndexVersion | None = None,
-                 generator: str | None = None, encoder: OnnxEncoder | None = None) -> Assistant:
-        """The real parts on one index version (the active one by default); the encoder is shared when given."""
+                 generator: str | None = None) -> Assistant:
+        """The real parts on one index version (the active one by default). The encoder is one per process
+        (`question_encoder` keeps it), so assistants on other versions share it."""
         version = version or store.version() or IndexVersion(store.require_active().name)
-        encoder = encoder or question_encoder(settings)
+        encoder = question_encoder(settings)
         retriever = HybridRetriever.from_collection(store, store.open(version.name), encoder, settings.top_k)
         spans = SpanIndex(retriever.passages, cached_embed(encoder, SpanIndex.texts_of(retriever.passages)))
         name = generator or settings.generator
@@ -60,9 +61,7 @@ class Assistant:
         it in when the pointer moves; see ui.holder.AdvisorHolder)."""
         if self.store is None:
             raise ValueError("this assistant was built without a store; it cannot switch index versions")
-        encoder = self.pipeline.encoder
-        return self.on_index(self.settings, self.store, version, self.generator_name,
-                             encoder if isinstance(encoder, OnnxEncoder) else None)
+        return self.on_index(self.settings, self.store, version, self.generator_name)
 
     # -- asking ------------------------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[Any] | None = None) -> Answer:

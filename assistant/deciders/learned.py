@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from assistant.settings import Settings
 
 META = "meta.json"
+POINTER = "decider.json"  # in RAY_ADVISOR_MODEL_DIR: which folder holds the decider for each encoder
 TOP_MODEL = "top.int8.onnx"  # what answering runs: int8 weights, ~3x faster than fp32, same decisions on dev
 TOP_MODEL_FP32 = "top.onnx"  # the exported original, kept for comparison
 
@@ -102,16 +103,24 @@ def learned_decider(settings: Settings, spans: SpanIndex) -> LearnedDecider:
     return LearnedDecider(DeciderModel(folder, settings.encoder), spans)
 
 
-def current_decider_dir(model_dir: Path, encoder: str = "fp32") -> Path | None:
-    """The folder `ingest` last trained or confirmed the decider in for this question encoder's states.
+def read_pointer(model_dir: Path) -> tuple[str | None, dict[str, str]]:
+    """model_dir/decider.json: (the folder last trained or confirmed, {encoder variant: folder}).
 
-    model_dir/decider.json names one folder per encoder variant ({"by_states": {"int8": ...}}), so fp32
-    and int8 deciders can sit side by side; "dir" (the last one confirmed) is read when a variant is absent.
+    One folder per variant, so fp32 and int8 deciders sit side by side; a missing or broken file reads as
+    (None, {}).
     """
     try:
-        pointer = json.loads((model_dir / "decider.json").read_text(encoding="utf-8"))
-        by_states = pointer.get("by_states") if isinstance(pointer.get("by_states"), dict) else {}
-        name = by_states.get(encoder) or pointer["dir"]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-    return model_dir / str(name)
+        pointer = json.loads((model_dir / POINTER).read_text(encoding="utf-8"))
+        by_states = pointer.get("by_states")
+        by_states = {str(k): str(v) for k, v in by_states.items()} if isinstance(by_states, dict) else {}
+        last = pointer.get("dir")
+    except (OSError, ValueError, AttributeError):
+        return None, {}
+    return (str(last) if last else None), by_states
+
+
+def current_decider_dir(model_dir: Path, encoder: str = "fp32") -> Path | None:
+    """The decider folder for this question encoder's states (the last one confirmed when none is named)."""
+    last, by_states = read_pointer(model_dir)
+    name = by_states.get(encoder) or last
+    return model_dir / name if name else None

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.deciders.inputs import CLASSES
-from assistant.deciders.learned import META, TOP_MODEL, TOP_MODEL_FP32
+from assistant.deciders.learned import META, POINTER, TOP_MODEL, TOP_MODEL_FP32, read_pointer
 from assistant.settings import Settings
 from ingest.decider.data import DATA_DIR, data_digest, load_examples
 from ingest.decider.train import Progress, TrainConfig
@@ -54,7 +54,7 @@ def ensure_decider(settings: Settings, progress: Progress | None = None,
         return target, False
     settings.model_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".decider-", dir=settings.model_dir) as tmp:
-        _train_into(Path(tmp), base, key, config, question_encoder(settings, config.states), progress)
+        _train_into(Path(tmp), base, key, config, states_encoder(settings, config.states), progress)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
         Path(tmp).mkdir()  # TemporaryDirectory removes its folder on exit; give it an empty one
@@ -62,14 +62,11 @@ def ensure_decider(settings: Settings, progress: Progress | None = None,
     return target, True
 
 
-def question_encoder(settings: Settings, variant: str) -> OnnxEncoder:
+def states_encoder(settings: Settings, variant: str) -> OnnxEncoder:
     """The ONNX question encoder whose states the decider will read (two threads: a batch job)."""
-    from assistant.encoders import onnx_files
-    from assistant.onnx_encoder import OnnxEncoder
+    from assistant.encoders import question_encoder
 
-    files = onnx_files(settings)
-    return OnnxEncoder(files.model("int8" if variant == "int8" else "fp32"), files.tokenizer, files.max_length,
-                       threads=2)
+    return question_encoder(settings.model_copy(update={"encoder": variant}), threads=2)
 
 
 def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_from: OnnxEncoder,
@@ -100,15 +97,11 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
 def _point_at(model_dir: Path, target: Path, states: str) -> None:
     """Record which decider the assistant loads for this encoder variant (written atomically; readers never
     see half a file)."""
-    pointer = model_dir / "decider.json"
-    try:
-        current = json.loads(pointer.read_text(encoding="utf-8"))
-        by_states = dict(current.get("by_states") or {})
-    except (OSError, ValueError, TypeError, AttributeError):
-        current, by_states = {}, {}
-    if current.get("dir") == target.name and by_states.get(states) == target.name:
+    last, by_states = read_pointer(model_dir)
+    if last == target.name and by_states.get(states) == target.name:
         return
     by_states[states] = target.name
+    pointer = model_dir / POINTER
     tmp = pointer.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"dir": target.name, "by_states": by_states}), encoding="utf-8")
     os.replace(tmp, pointer)

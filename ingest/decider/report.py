@@ -52,14 +52,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="which ONNX question encoder gives the states (default: RAY_ADVISOR_ENCODER)")
     args = parser.parse_args(argv)
     from assistant.settings import load_settings
-    from ingest.decider.build import question_encoder
+    from ingest.decider.build import states_encoder
     from ingest.onnx_export import ensure_encoder
 
     settings = load_settings()
     ensure_encoder(settings)  # the export under RAY_ADVISOR_MODEL_DIR, made once
     base = Path(settings.embedding_model_path())
     config = train.TrainConfig(states=args.states or settings.encoder)
-    states_from = question_encoder(settings, config.states)
+    states_from = states_encoder(settings, config.states)
     examples = load_examples()
     encoder = train.load_encoder(base)
     started = time.perf_counter()
