@@ -8,7 +8,6 @@ apart from the frozen eval cases (ingest/decider/data/CARD.md).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,13 +57,12 @@ class DeciderModel:
             raise IndexMissingError(f"the decision model in {model_dir} was trained on the {trained_on} question "
                                     f"encoder's states, and RAY_ADVISOR_ENCODER is {encoder}: run `ray-advisor "
                                     "ingest` to train one for it (about 3 minutes, once)")
-        self._lock = threading.Lock()
 
     def probabilities(self, states: np.ndarray) -> np.ndarray:
         hidden = states[None].astype(np.float32)
         mask = np.ones(hidden.shape[:2], dtype=np.int64)
-        with self._lock:
-            (probs,) = self._session.run(None, {"hidden": hidden, "mask": mask})
+        # InferenceSession.run is thread-safe: a worker's threads may run the decider side by side.
+        (probs,) = self._session.run(None, {"hidden": hidden, "mask": mask})
         return np.asarray(probs[0], dtype=np.float64)
 
 
