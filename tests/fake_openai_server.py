@@ -35,6 +35,9 @@ class Behaviour:
     chunk_size: int = 7  # characters per streamed delta
     chunk_delay: float = 0.0  # seconds between streamed deltas
     cut_stream_after: int | None = None  # close the connection after this many deltas (no [DONE])
+    # Hold the reply until this many requests wait at the barrier together (a model serving several users
+    # at once); if they never do, the barrier's timeout breaks it and the reply is a 503.
+    barrier: threading.Barrier | None = None
 
 
 @dataclass
@@ -144,6 +147,11 @@ class _Handler(BaseHTTPRequestHandler):
         behaviour = self.fake.next_behaviour()
         if behaviour.delay and self.fake._stopping.wait(behaviour.delay):
             return
+        if behaviour.barrier is not None:
+            try:
+                behaviour.barrier.wait()
+            except threading.BrokenBarrierError:
+                behaviour = Behaviour(status=503, content="fake server: the other requests never came")
         try:
             if behaviour.status != 200:
                 self._send_json(

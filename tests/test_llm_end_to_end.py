@@ -8,10 +8,14 @@ timeout, malformed reply, refused connection) gives the extractive answer, never
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 
 from assistant.chain import State
@@ -20,6 +24,7 @@ from assistant.schema import Answer, Citation
 from assistant.text import normalise_ws
 from tests.conftest import CORPUS, make_settings
 from tests.fake_openai_server import Behaviour, FakeOpenAIServer, closed_port
+from tests.servers import running_server
 
 pytestmark = pytest.mark.server
 
@@ -284,3 +289,24 @@ def test_an_llm_whose_quotes_do_not_carry_its_label_falls_back(
     assert answer.generator.startswith("extractive (fallback:") and "do not support" in answer.generator
     assert answer.recommendation == "ray-3.2"
     assert any("llm reply rejected" in line for line in answer.decision_trace)
+
+
+# -- serving ---------------------------------------------------------------------------------------
+
+
+def test_the_api_asks_the_llm_for_several_users_at_once(llm_bot: Assistant, llm_server: FakeOpenAIServer) -> None:
+    # Offline answers are capped at the process's share of the cores (ui.api.answer_threads); an LLM
+    # answer is mostly a wait, so that cap must not apply: the scripted model replies to nobody until
+    # all of these requests are with it at once, and the LLM client gives up after 1 s.
+    from ui.api import create_app
+
+    users = min(2 * (os.cpu_count() or 1) + 1, 30)
+    llm_server.default = Behaviour(content=good_footage_reply(llm_bot), barrier=threading.Barrier(users, timeout=5))
+    try:
+        with running_server(create_app(assistant=llm_bot)) as url, ThreadPoolExecutor(users) as pool:
+            replies = list(pool.map(lambda _: httpx.post(url + "/v1/ask", json={"question": FOOTAGE_Q}, timeout=30),
+                                    range(users)))
+    finally:
+        llm_server.default = None
+    assert [r.status_code for r in replies] == [200] * users
+    assert [r.json()["generator"] for r in replies] == ["openai"] * users
