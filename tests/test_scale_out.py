@@ -43,12 +43,22 @@ def api_process(env: dict[str, str], workers: int, log: Path) -> Iterator[str]:
             wait_ready(url, timeout=240)
             yield url
         finally:
-            proc.send_signal(signal.SIGINT)  # uvicorn's supervisor stops its workers, then exits
+            workers_before = children(proc.pid)
+            proc.send_signal(signal.SIGINT)  # the parent stops its workers, then exits
             try:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=30)
+    # Every worker went with it: none is left holding the port or the index.
+    assert len(workers_before) == workers, workers_before
+    assert not [pid for pid in workers_before if Path(f"/proc/{pid}").exists()], workers_before
+
+
+def children(pid: int) -> list[int]:
+    """The worker processes of `serve --workers N` (multiprocessing's, not its resource tracker)."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split() if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
 
 
 def comparable(answer: dict[str, object]) -> dict[str, object]:

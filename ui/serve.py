@@ -1,12 +1,12 @@
 """`serve()`: what `ray-advisor serve` runs.
 
-One worker (the default): the API and the Gradio page in one uvicorn process. `--workers N`: N uvicorn
-worker processes sharing the port, each building its app with `worker_app()` (an app factory), so both
-cores answer at once. Every worker loads the index and the ONNX encoder once, before it accepts a
-connection. The chat page is served by one process only: Gradio keeps each browser session's queue in
-the memory of the process that started it, and with several workers the page's follow-up requests would
-land on processes that do not know the session. Run the page on its own (`ray-advisor serve`, one
-worker, another port) beside a `--workers N` API.
+One worker (the default): the API and the Gradio page in one uvicorn process. `--workers N`: N worker
+processes on the port, each with its own listening socket (`ui.workers`) and its app built by
+`worker_app()` (an app factory), so both cores answer at once. Every worker loads the index and the
+ONNX encoder once, before it accepts a connection. The chat page is served by one process only: Gradio
+keeps each browser session's queue in the memory of the process that started it, and with several
+workers the page's follow-up requests would land on processes that do not know the session. Run the
+page on its own (`ray-advisor serve`, one worker, another port) beside a `--workers N` API.
 """
 
 from __future__ import annotations
@@ -126,8 +126,9 @@ def serve(host: str = "127.0.0.1", port: int = 7860, settings: Settings | None =
     os.environ[WORKERS_ENV] = str(workers)  # each worker's share of the cores (ui.api.answer_threads)
     log.warning("%d workers: the HTTP API only; the chat page is served by `ray-advisor serve` (one worker)",
                 workers)
-    uvicorn.run("ui.serve:worker_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+    from ui.workers import run_workers
+
+    run_workers(host, port, workers)
 
 
 def _quiet_logs(settings: Settings) -> None:
