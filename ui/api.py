@@ -33,7 +33,7 @@ INDEX_HEADER = "X-Ray-Advisor-Index"  # the index version (active collection) th
 WORKERS_ENV = "RAY_ADVISOR_SERVE_WORKERS"  # set by `serve --workers N` for its worker processes
 
 
-def answer_threads(settings: Settings, workers: int | None = None) -> int | None:
+def answer_threads(settings: Settings) -> int | None:
     """How many answers one process computes at once; None for no limit beyond anyio's pool of 40.
 
     Offline, an answer is CPU work (the ONNX encoder, the decider, the extractive composer), so more
@@ -41,12 +41,13 @@ def answer_threads(settings: Settings, workers: int | None = None) -> int | None
     finishes later, and the slowest much later. Capped, waiting requests queue in arrival order instead
     (anyio's limiter is FIFO). On 2 cores, 32 clients, `--workers 2`: p99 177-218 ms against 222-346 ms
     uncapped, the same answers/s. A Chroma server makes part of each answer a network wait, so twice
-    the share; an LLM makes it mostly a wait, so no cap.
+    the share; an LLM makes it mostly a wait, so no cap. (A streamed chat completion runs apart from
+    this cap: it streams as it is composed.)
     """
     if settings.generator == "openai":
         return None
-    workers = workers or int(os.environ.get(WORKERS_ENV, "1") or 1)
-    share = max(1, (os.cpu_count() or 1) // max(1, workers))
+    workers = max(1, int(os.environ.get(WORKERS_ENV, "1") or 1))
+    share = max(1, (os.cpu_count() or 1) // workers)
     return share * (2 if settings.chroma_host else 1)
 
 
