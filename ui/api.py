@@ -23,6 +23,7 @@ from assistant.validate import History, validate
 from ui import openai_api
 from ui.holder import AdvisorHolder
 from ui.http_errors import error_response, install_handlers
+from ui.workers import WORKERS_ENV
 
 if TYPE_CHECKING:
     from assistant.core import Assistant
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 DOCS_ASSETS = "/docs-assets"  # Swagger UI's script and CSS, served locally
 INDEX_HEADER = "X-Ray-Advisor-Index"  # the index version (active collection) that answered
-WORKERS_ENV = "RAY_ADVISOR_SERVE_WORKERS"  # set by `serve --workers N` for its worker processes
 
 
 def answer_threads(settings: Settings) -> int | None:
@@ -98,15 +98,17 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     limiter = anyio.CapacityLimiter(threads) if threads else None  # None: anyio's default pool (40)
 
     async def answer_from_one_version(question: str, history: History) -> tuple[Assistant, Answer]:
-        bot = await get_bot()  # taken once: the whole answer comes from this assistant's index version
-        try:
+        async def answer() -> tuple[Assistant, Answer]:
+            bot = await get_bot()  # taken once: the whole answer comes from this assistant's index version
             return bot, await anyio.to_thread.run_sync(bot.ask, question, history, limiter=limiter)
+
+        try:
+            return await answer()
         except IndexChangedError:
             # Two re-ingests came faster than the server switched, and the second dropped this version:
             # switch now and answer the whole question again from the new one.
             await run_in_threadpool(holder.refresh)
-            bot = await get_bot()
-            return bot, await anyio.to_thread.run_sync(bot.ask, question, history, limiter=limiter)
+            return await answer()
 
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from typing import Any
 
 from assistant.errors import RayAdvisorError
 
@@ -12,17 +13,23 @@ class PortError(RayAdvisorError):
     """The server cannot listen where it was asked to."""
 
 
-def check_port(host: str, port: int) -> None:
-    """Raise PortError, naming the port and how to choose another, when `host:port` cannot be listened on.
-
-    Binds and closes a socket the way uvicorn will (SO_REUSEADDR), so a port in TIME_WAIT is not reported.
-    """
+def listen_address(host: str, port: int) -> tuple[socket.AddressFamily, socket.SocketKind, int, Any]:
+    """(family, type, proto, address) to listen on `host:port`; PortError for a host that is not ours."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise PortError(f"cannot listen on host {host!r}: {exc.strerror}. Use an address of this machine, "
                         "e.g. `--host 127.0.0.1` (or `make run HOST=127.0.0.1`).") from None
     family, kind, proto, _, address = infos[0]
+    return family, kind, proto, address
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise PortError, naming the port and how to choose another, when `host:port` cannot be listened on.
+
+    Binds and closes a socket the way uvicorn will (SO_REUSEADDR), so a port in TIME_WAIT is not reported.
+    """
+    family, kind, proto, address = listen_address(host, port)
     with socket.socket(family, kind, proto) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

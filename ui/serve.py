@@ -121,9 +121,6 @@ def serve(host: str = "127.0.0.1", port: int = 7860, settings: Settings | None =
                          "serve it with --workers 1, beside the --workers N API")
     _export_settings(settings)
     os.environ[_PAGE_ENV] = "0"
-    from ui.api import WORKERS_ENV
-
-    os.environ[WORKERS_ENV] = str(workers)  # each worker's share of the cores (ui.api.answer_threads)
     log.warning("%d workers: the HTTP API only; the chat page is served by `ray-advisor serve` (one worker)",
                 workers)
     from ui.workers import run_workers

@@ -17,13 +17,14 @@ import threading
 from types import FrameType
 
 from assistant.errors import RayAdvisorError
+from ui.ports import listen_address
 
+WORKERS_ENV = "RAY_ADVISOR_SERVE_WORKERS"  # how many workers share the cores (read by ui.api.answer_threads)
 STOP_TIMEOUT_S = 30.0  # a worker finishing its in-flight answers after SIGTERM (uvicorn's graceful shutdown)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                          flags=socket.AI_PASSIVE)[0]
+    family, kind, proto, address = listen_address(host, port)
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -44,6 +45,7 @@ def _worker(host: str, port: int, log_level: str) -> None:
 def run_workers(host: str, port: int, workers: int, log_level: str = "info") -> None:
     """Start the workers and wait. SIGINT or SIGTERM stops them all; so does any worker's exit, which is
     then an error naming the worker, so a broken worker never leaves the port half served."""
+    os.environ[WORKERS_ENV] = str(workers)  # inherited by the workers
     context = multiprocessing.get_context("spawn")  # a fresh interpreter each: nothing loaded is shared
     processes = [context.Process(target=_worker, args=(host, port, log_level), name=f"ray-advisor-worker-{n}")
                  for n in range(workers)]
