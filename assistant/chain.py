@@ -31,6 +31,7 @@ from assistant.generators.extractive import ExtractiveGenerator
 from assistant.quotes import label_cells, widen
 from assistant.retrieve import HybridRetriever
 from assistant.schema import Answer, Citation, Decision, Draft, Passage, Support
+from assistant.spelling import Speller
 from assistant.text import normalise_ws
 from assistant.verify import QuoteVerifier
 
@@ -66,22 +67,28 @@ class Pipeline:
     verifier (`Assistant.on_index` builds the real ones; `assistant.fakes` has stand-ins)."""
 
     def __init__(self, encoder: QuestionEncoder, retriever: HybridRetriever, spans: SpanIndex, decider: Decider,
-                 generator: Generator, verifier: QuoteVerifier) -> None:
+                 generator: Generator, verifier: QuoteVerifier, speller: Speller | None = None) -> None:
         self.encoder, self.retriever, self.spans, self.decider = encoder, retriever, spans, decider
         self.generator, self.verifier = generator, verifier
+        self.speller = speller or Speller({}, frozenset())  # an empty vocabulary mends nothing
         self.fallback = ExtractiveGenerator()
 
     # -- steps -------------------------------------------------------------------------------------
     def condense(self, state: State) -> State:
         t0 = time.perf_counter()
-        state.condensed = condense(state.question, state.history)
+        # Slips mended first, so the standalone question, retrieval and the decider all read the mended words;
+        # the history itself is left as it was said (an LLM generator reads it).
+        mend = self.speller.mend
+        history = [{**turn, "content": mend(str(turn.get("content", "")))} if turn.get("role") == "user" else turn
+                   for turn in state.history]
+        state.condensed = condense(mend(state.question), history)
         return _timed("condense", state, t0)
 
     def retrieve(self, state: State) -> State:
         t0 = time.perf_counter()
         c = state.condensed
         assert c is not None
-        context = context_of(state.history)
+        context = self.speller.mend(context_of(state.history))
         vector, states = self.encoder.encode_pair(c.question, context)
         if states is None:
             raise IndexMissingError("the question encoder was exported without the decider's layer: "

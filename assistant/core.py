@@ -52,8 +52,9 @@ class Assistant:
         retriever = HybridRetriever.from_collection(store, store.open(version.name), encoder, settings.top_k)
         spans = SpanIndex(retriever.passages, cached_embed(encoder, SpanIndex.texts_of(retriever.passages)))
         name = generator or settings.generator
-        pipeline = Pipeline(encoder, retriever, spans, learned_decider(settings, spans),
-                            make_generator(name, settings), QuoteVerifier(settings.corpus_dir))
+        decider = learned_decider(settings, spans)
+        pipeline = Pipeline(encoder, retriever, spans, decider, make_generator(name, settings),
+                            QuoteVerifier(settings.corpus_dir), decider.model.speller)
         return cls(settings, pipeline, version, store, name)
 
     def for_version(self, version: IndexVersion) -> Assistant:

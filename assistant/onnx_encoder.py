@@ -81,6 +81,12 @@ class OnnxEncoder:
     def dim(self) -> int:
         return self._dim
 
+    def whole_words(self) -> frozenset[str]:
+        """The whole English words the tokenizer knows: what the speller treats as correctly spelt."""
+        from assistant.spelling import whole_words
+
+        return whole_words(self._tokenizer.get_vocab())
+
     def _batch(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
         encodings = self._tokenizer.encode_batch(list(texts))
         width = max((len(e.ids) for e in encodings), default=0) or 1

@@ -20,6 +20,7 @@ from assistant.deciders.support import SpanIndex, asks_about_both, pick_support,
 from assistant.deciders.topics import asked_topics
 from assistant.errors import IndexMissingError
 from assistant.schema import Decision, Passage, Recommendation
+from assistant.spelling import load_speller
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -43,6 +44,7 @@ class DeciderModel:
             options.inter_op_num_threads = 1
             self._session = ort.InferenceSession(str(model_dir / TOP_MODEL), options,
                                                  providers=["CPUExecutionProvider"])
+            self.speller = load_speller(model_dir)  # trained with it: answering mends questions the same way
         except Exception as exc:  # missing, partial or corrupt: the fix is the same
             raise IndexMissingError(f"the decision model in {model_dir} cannot be loaded ({exc}); "
                                     "run `ray-advisor ingest` to train it") from None

@@ -2,9 +2,13 @@
 
 - Slips: copies with typing errors (swapped, dropped, doubled or neighbouring keys), lower case, no
   punctuation. A decider that has only seen careful spelling reads "footge" as an unknown word.
-- Conversations: a written situation asked after an unrelated exchange keeps its own label (a new
+- Verdict lines: a written follow-up whose last reply opened with one model's name is also trained
+  after this product's own verdict line for that model, with the same label.
+- Conversations: a written question asked after an unrelated exchange keeps its own label (a new
   question stands alone), and a short statement of the situation answers a conditional reply
-  ("It depends on ...") with that situation's label.
+  ("It depends on ...") with that situation's label. A question labelled `depends` is never the new
+  question: "which one should we pick?" is `depends` alone but, after a stated situation, asks about it,
+  so pairing it with an unrelated exchange would teach the opposite of a follow-up.
 
 Deterministic for a seed; only the written examples' labels are used, never the eval cases.
 """
@@ -23,6 +27,9 @@ from ingest.decider.data import Example
 _NEIGHBOURS = dict(zip("qwertyuiopasdfghjklzxcvbnm", "wertyuiopo" "sdfghjklk" "xcvbnmn", strict=True))
 # What the assistant's own answers open with, so a composed conversation reads like a real one.
 VERDICTS = {**VERDICT, "abstain": "The documents don't cover that, so I can't answer it without guessing."}
+_REPLY = "assistant: "  # how context_of marks a reply
+_NAME = re.compile(r"Ray 3\.2|Ray 3(?![.\d])")  # after inputs.normalise, every spelling reads one of these
+_OPENING = re.compile(rf"\W*({_NAME.pattern})\b")
 
 
 def _slip(word: str, rng: random.Random) -> str:
@@ -57,19 +64,36 @@ def conversations(examples: Sequence[Example], count: int, rng: random.Random) -
     singles = [e for e in examples if not e.context]
     statements = [e for e in singles if e.target in ("ray-3.2", "ray-3") and len(e.text.split()) <= 14]
     general = [e for e in singles if e.target == "depends"]
+    standalone = [e for e in singles if e.target != "depends"]
     out: list[Example] = []
     for n in range(count):
         if n % 2 and statements and general:  # a situation answers "it depends"
             asked, answer = rng.choice(general), rng.choice(statements)
         else:  # a new, self-contained question after an unrelated exchange
-            asked, answer = rng.choice(singles), rng.choice(singles)
+            asked, answer = rng.choice(singles), rng.choice(standalone)
         history = [{"role": "user", "content": asked.text},
                    {"role": "assistant", "content": VERDICTS[asked.target]}]
         out.append(replace(answer, context=context_of(history), kind="aug-conversation"))
     return out
 
 
+def in_product_words(examples: Sequence[Example]) -> list[Example]:
+    """Written follow-ups whose last reply opened with one model's name, again after the reply this product
+    gives (its verdict line). Without them that line appears only before new, self-contained questions, and
+    a re-ask after it ("so which one do I use?") would be read as if asked alone."""
+    out = []
+    for e in examples:
+        earlier, sep, last = e.context.rpartition(_REPLY)
+        opening = _OPENING.match(last) if sep else None
+        if opening and not any(name != opening.group(1) for name in _NAME.findall(last[opening.end():])):
+            verdict = VERDICTS["ray-3.2" if opening.group(1) == "Ray 3.2" else "ray-3"]
+            reply = context_of([{"role": "assistant", "content": verdict}])
+            out.append(replace(e, context=earlier + reply, kind="aug-verdict-line"))  # earlier ends in " | "
+    return out
+
+
 def augment(examples: Sequence[Example], seed: int, slip_share: float = 0.3,
             conversation_count: int = 300) -> list[Example]:
     rng = random.Random(seed)
-    return [*examples, *with_slips(examples, slip_share, rng), *conversations(examples, conversation_count, rng)]
+    return [*examples, *with_slips(examples, slip_share, rng), *conversations(examples, conversation_count, rng),
+            *in_product_words(examples)]

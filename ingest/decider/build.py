@@ -21,18 +21,25 @@ from typing import TYPE_CHECKING, Any
 from assistant.deciders.inputs import CLASSES
 from assistant.deciders.learned import META, POINTER, TOP_MODEL, TOP_MODEL_FP32, read_pointer
 from assistant.settings import Settings
+from assistant.spelling import save_speller
 from ingest.decider.data import DATA_DIR, data_digest, load_examples
+from ingest.decider.mending import corpus_digest, corpus_texts, distinct, mended, speller_for
 from ingest.decider.train import Progress, TrainConfig
 
 if TYPE_CHECKING:
     from assistant.onnx_encoder import OnnxEncoder
 
-RECIPE_VERSION = 4  # bump when the training code changes what it produces (4: states from the ONNX encoder)
+# Bump when the training code changes what it produces (4: states from the ONNX encoder; 5: mended
+# spelling, with the speller's vocabulary saved beside the model).
+RECIPE_VERSION = 5
 
 
-def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR) -> str:
+def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR,
+              corpus_dir: Path | None = None) -> str:
     h = hashlib.sha256()
     h.update(data_digest(data_dir).encode())
+    if corpus_dir is not None:  # the speller's vocabulary holds the documents' words
+        h.update(corpus_digest(corpus_dir).encode())
     h.update(json.dumps({**asdict(config), "recipe": RECIPE_VERSION, "classes": CLASSES}, sort_keys=True).encode())
     for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
         path = base_model / name
@@ -47,14 +54,15 @@ def ensure_decider(settings: Settings, progress: Progress | None = None,
     """The trained decider's folder, and whether it had to be trained now."""
     config = config or TrainConfig(states=settings.encoder)
     base = Path(settings.embedding_model_path())
-    key = model_key(base, config)
+    key = model_key(base, config, corpus_dir=settings.corpus_dir)
     target = settings.model_dir / f"decider-{key}"
     if (target / META).exists() and (target / TOP_MODEL).exists():
         _point_at(settings.model_dir, target, config.states)
         return target, False
     settings.model_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".decider-", dir=settings.model_dir) as tmp:
-        _train_into(Path(tmp), base, key, config, states_encoder(settings, config.states), progress)
+        _train_into(Path(tmp), base, key, config, states_encoder(settings, config.states),
+                    corpus_texts(settings.corpus_dir), progress)
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
         Path(tmp).mkdir()  # TemporaryDirectory removes its folder on exit; give it an empty one
@@ -70,14 +78,15 @@ def states_encoder(settings: Settings, variant: str) -> OnnxEncoder:
 
 
 def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_from: OnnxEncoder,
-                progress: Progress | None) -> None:
+                documents: list[str], progress: Progress | None) -> None:
     from ingest.decider import train
     from ingest.decider.augment import augment
     from ingest.decider.export import export_top
 
     started = time.perf_counter()
     written = load_examples()
-    examples = augment(written, config.seed)
+    speller = speller_for(written, documents, states_from.whole_words())
+    examples = distinct(mended(augment(written, config.seed), speller))
     encoder = train.load_encoder(base)
     states = train.onnx_states(states_from, [(e.text, e.context) for e in examples], progress)
     top = train.fit(states, [e.target for e in examples], encoder, config, progress)
@@ -91,6 +100,7 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
         "seconds": round(time.perf_counter() - started, 1), "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                                           time.gmtime()),
     }
+    save_speller(speller, out)
     (out / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 

@@ -1,0 +1,47 @@
+"""The speller a decider is trained with: its vocabulary comes from the examples it learns from and the
+corpus, and every example (written or augmented) is mended with it, as answering mends a question."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from assistant.spelling import Speller, domain_vocabulary
+from ingest.decider.data import Example
+
+
+def corpus_texts(corpus_dir: Path) -> list[str]:
+    return [p.read_text(encoding="utf-8") for p in sorted(Path(corpus_dir).glob("*")) if p.is_file()]
+
+
+def corpus_digest(corpus_dir: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(Path(corpus_dir).glob("*")):
+        if path.is_file():
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def speller_for(examples: Sequence[Example], documents: Sequence[str], known: Collection[str]) -> Speller:
+    """Learned from these examples only (a held-out example's words are not in it)."""
+    return Speller(domain_vocabulary([t for e in examples for t in (e.text, e.context)], documents, known), known)
+
+
+def mended(examples: Sequence[Example], speller: Speller) -> list[Example]:
+    return [replace(e, text=speller.mend(e.text), context=speller.mend(e.context)) for e in examples]
+
+
+def distinct(examples: Sequence[Example]) -> list[Example]:
+    """The first of each (context, text) pair: a slipped copy that mending restored to its original is the
+    same example again, and training on it twice costs time and teaches nothing."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for e in examples:
+        key = (e.context, e.text.lower())
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
