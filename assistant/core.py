@@ -54,7 +54,8 @@ class Assistant:
         name = generator or settings.generator
         decider = learned_decider(settings, spans)
         pipeline = Pipeline(encoder, retriever, spans, decider, make_generator(name, settings),
-                            QuoteVerifier(settings.corpus_dir), decider.model.speller)
+                            QuoteVerifier(settings.corpus_dir),
+                            decider.model.speller.with_documents(p.text for p in retriever.passages))
         return cls(settings, pipeline, version, store, name)
 
     def for_version(self, version: IndexVersion) -> Assistant:

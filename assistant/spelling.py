@@ -82,6 +82,14 @@ class Speller:
     def mend(self, text: str) -> str:
         return _WORD.sub(self._mend_word, text)
 
+    def with_documents(self, texts: Iterable[str]) -> Speller:
+        """This speller, also knowing the words of these documents: the index's, which may be newer than the
+        ones it was trained with (their words are its mending targets, so a new document's terms count)."""
+        domain = dict(self.domain)
+        for word, count in words_of(texts).items():
+            domain.setdefault(word, count)
+        return Speller(domain, self.known)
+
 
 def save_speller(speller: Speller, folder: Path) -> None:
     data = {"domain": dict(speller.domain), "known": sorted(speller.known)}

@@ -46,15 +46,6 @@ def test_an_unchanged_decider_is_reused_and_a_data_change_retrains(ingested_sett
         f.write(json.dumps({"text": "we shot it; relight it", "history": [], "label": "ray-3.2",
                             "abstain": False}) + "\n")
     assert model_key(base, TrainConfig(), tmp_path / "raw") != model_key(base, TrainConfig())
-    # The speller's vocabulary holds the documents' words, so a changed document trains a new decider too.
-    corpus = ingested_settings.corpus_dir
-    shutil.copytree(corpus, tmp_path / "corpus")
-    assert model_key(base, TrainConfig(), corpus_dir=tmp_path / "corpus") == model_key(base, TrainConfig(),
-                                                                                         corpus_dir=corpus)
-    first = sorted((tmp_path / "corpus").iterdir())[0]
-    first.write_text(first.read_text(encoding="utf-8") + "\nA new sentence.\n", encoding="utf-8")
-    assert model_key(base, TrainConfig(), corpus_dir=tmp_path / "corpus") != model_key(base, TrainConfig(),
-                                                                                         corpus_dir=corpus)
 
 
 def test_no_trained_decider_is_a_clear_message(ingested_dir: Path, tmp_path: Path) -> None:

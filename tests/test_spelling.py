@@ -14,6 +14,7 @@ from assistant.deciders.learned import current_decider_dir
 from assistant.errors import IndexMissingError
 from assistant.settings import Settings
 from assistant.spelling import VOCABULARY, Speller, domain_vocabulary, load_speller
+from ingest.decider.mending import corpus_texts
 from tests.conftest import make_settings
 
 MESSAGES = ["We don't have footage yet, only an idea.", "We filmed the interview already; relight it.",
@@ -46,6 +47,17 @@ def test_the_vocabulary_keeps_only_words_seen_twice_that_are_real() -> None:
     vocab = domain_vocabulary(["footage fotage", "footage fotage wich", "wich"], [DOCUMENT], KNOWN)
     assert vocab["footage"] == 3 and "relight" in vocab  # the documents' own words count
     assert "fotage" not in vocab and "wich" not in vocab  # written twice, but neither known nor the documents'
+
+
+def test_a_new_documents_words_become_mending_targets_without_retraining(tmp_path: Path) -> None:
+    trained = speller()
+    assert trained.mend("can it do a colorgrade?") == "can it do a colorgrade?"
+    assert trained.with_documents(["Ray 3.2 keeps the colourgrade."]).mend("a colourgrde please") == \
+        "a colourgrade please"
+    # The documents a decider is trained with are read as ingest reads them: a broken file is skipped.
+    shutil.copytree(Path(__file__).resolve().parents[1] / "corpus", tmp_path / "corpus")
+    (tmp_path / "corpus" / "broken.txt").write_bytes(b"\xff\xfe not text \x00")
+    assert len(corpus_texts(tmp_path / "corpus")) == 2
 
 
 def test_answers_read_through_slips(bot: Assistant) -> None:

@@ -23,7 +23,7 @@ from assistant.deciders.learned import META, POINTER, TOP_MODEL, TOP_MODEL_FP32,
 from assistant.settings import Settings
 from assistant.spelling import save_speller
 from ingest.decider.data import DATA_DIR, data_digest, load_examples
-from ingest.decider.mending import corpus_digest, corpus_texts, distinct, mended, speller_for
+from ingest.decider.mending import corpus_texts, distinct, mended, speller_for
 from ingest.decider.train import Progress, TrainConfig
 
 if TYPE_CHECKING:
@@ -34,12 +34,11 @@ if TYPE_CHECKING:
 RECIPE_VERSION = 5
 
 
-def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR,
-              corpus_dir: Path | None = None) -> str:
+def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR) -> str:
+    # Not the documents: the speller saved beside the model learnt their words too, but answering adds the
+    # current index's words again (`Speller.with_documents`), so a changed document costs no retraining.
     h = hashlib.sha256()
     h.update(data_digest(data_dir).encode())
-    if corpus_dir is not None:  # the speller's vocabulary holds the documents' words
-        h.update(corpus_digest(corpus_dir).encode())
     h.update(json.dumps({**asdict(config), "recipe": RECIPE_VERSION, "classes": CLASSES}, sort_keys=True).encode())
     for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
         path = base_model / name
@@ -54,7 +53,7 @@ def ensure_decider(settings: Settings, progress: Progress | None = None,
     """The trained decider's folder, and whether it had to be trained now."""
     config = config or TrainConfig(states=settings.encoder)
     base = Path(settings.embedding_model_path())
-    key = model_key(base, config, corpus_dir=settings.corpus_dir)
+    key = model_key(base, config)
     target = settings.model_dir / f"decider-{key}"
     if (target / META).exists() and (target / TOP_MODEL).exists():
         _point_at(settings.model_dir, target, config.states)

@@ -3,26 +3,19 @@ corpus, and every example (written or augmented) is mended with it, as answering
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from assistant.spelling import Speller, domain_vocabulary
 from ingest.decider.data import Example
+from ingest.load import load_all
 
 
 def corpus_texts(corpus_dir: Path) -> list[str]:
-    return [p.read_text(encoding="utf-8") for p in sorted(Path(corpus_dir).glob("*")) if p.is_file()]
-
-
-def corpus_digest(corpus_dir: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(Path(corpus_dir).glob("*")):
-        if path.is_file():
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
+    """The documents' text as ingest reads it (markup removed); files ingest skips are skipped here too."""
+    documents, _ = load_all([Path(corpus_dir)])
+    return ["\n".join(line.text for line in d.lines) for d in documents]
 
 
 def speller_for(examples: Sequence[Example], documents: Sequence[str], known: Collection[str]) -> Speller:
