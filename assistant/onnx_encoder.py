@@ -23,6 +23,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from assistant.deciders.inputs import SPLIT_OUTPUT
+from assistant.spelling import whole_words
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -83,8 +84,6 @@ class OnnxEncoder:
 
     def whole_words(self) -> frozenset[str]:
         """The whole English words the tokenizer knows: what the speller treats as correctly spelt."""
-        from assistant.spelling import whole_words
-
         return whole_words(self._tokenizer.get_vocab())
 
     def _batch(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:

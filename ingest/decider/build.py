@@ -23,7 +23,7 @@ from assistant.deciders.learned import META, POINTER, TOP_MODEL, TOP_MODEL_FP32,
 from assistant.settings import Settings
 from assistant.spelling import save_speller
 from ingest.decider.data import DATA_DIR, data_digest, load_examples
-from ingest.decider.mending import corpus_texts, distinct, mended, speller_for
+from ingest.decider.mending import corpus_texts, speller_for, training_rows
 from ingest.decider.train import Progress, TrainConfig
 
 if TYPE_CHECKING:
@@ -79,13 +79,12 @@ def states_encoder(settings: Settings, variant: str) -> OnnxEncoder:
 def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_from: OnnxEncoder,
                 documents: list[str], progress: Progress | None) -> None:
     from ingest.decider import train
-    from ingest.decider.augment import augment
     from ingest.decider.export import export_top
 
     started = time.perf_counter()
     written = load_examples()
     speller = speller_for(written, documents, states_from.whole_words())
-    examples = distinct(mended(augment(written, config.seed), speller))
+    examples = training_rows(written, config.seed, speller)
     encoder = train.load_encoder(base)
     states = train.onnx_states(states_from, [(e.text, e.context) for e in examples], progress)
     top = train.fit(states, [e.target for e in examples], encoder, config, progress)

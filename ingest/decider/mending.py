@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from assistant.spelling import Speller, domain_vocabulary
+from ingest.decider.augment import augment
 from ingest.decider.data import Example
 from ingest.load import load_all
 
@@ -21,6 +22,12 @@ def corpus_texts(corpus_dir: Path) -> list[str]:
 def speller_for(examples: Sequence[Example], documents: Sequence[str], known: Collection[str]) -> Speller:
     """Learned from these examples only (a held-out example's words are not in it)."""
     return Speller(domain_vocabulary([t for e in examples for t in (e.text, e.context)], documents, known), known)
+
+
+def training_rows(written: Sequence[Example], seed: int, speller: Speller) -> list[Example]:
+    """What a decider is fitted on, at ingest and in every report fold: the written examples and their
+    augmentation, mended, each (context, text) once."""
+    return distinct(mended(augment(written, seed), speller))
 
 
 def mended(examples: Sequence[Example], speller: Speller) -> list[Example]:

@@ -24,9 +24,9 @@ import numpy as np
 
 from assistant.deciders.inputs import CLASSES
 from ingest.decider import train
-from ingest.decider.augment import augment, noisy
+from ingest.decider.augment import noisy
 from ingest.decider.data import Example, load_examples
-from ingest.decider.mending import corpus_texts, distinct, mended, speller_for
+from ingest.decider.mending import corpus_texts, mended, speller_for, training_rows
 
 if TYPE_CHECKING:
     from assistant.spelling import Speller
@@ -49,7 +49,7 @@ def _table(rows: list[tuple[Example, str]], key: str) -> dict[str, str]:
 def _fit(encoder: Any, states_from: Any, examples: list[Example], config: train.TrainConfig,
          speller: Speller) -> Any:
     """The recipe `ingest` uses: the written examples plus their augmentation, mended, never a held-out one."""
-    fitted = distinct(mended(augment(examples, config.seed), speller))
+    fitted = training_rows(examples, config.seed, speller)
     states = train.onnx_states(states_from, [(e.text, e.context) for e in fitted])
     return train.fit(states, [e.target for e in fitted], encoder, config)
 
