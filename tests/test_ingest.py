@@ -333,7 +333,8 @@ def write_bad_files(corpus: Path) -> None:
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADVISOR_")}
     env.update(RAY_ADVISOR_CORPUS_DIR=str(tmp_path / "corpus"),
-               RAY_ADVISOR_CHROMA_PATH=str(tmp_path / "chroma"))
+               RAY_ADVISOR_CHROMA_PATH=str(tmp_path / "chroma"),
+               RAY_ADVISOR_MODEL_DIR=os.environ["RAY_ADVISOR_MODEL_DIR"])  # the session's encoder and decider
     exe = Path(sys.executable).with_name("ray-advisor")
     return subprocess.run([str(exe), "ingest", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=300, check=False)

@@ -46,7 +46,8 @@ def test_sigkill_mid_ingest_leaves_the_previous_index_answering(tmp_path: Path) 
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADVISOR_")}
     env.update(RAY_ADVISOR_CORPUS_DIR=str(settings.corpus_dir),
-               RAY_ADVISOR_CHROMA_PATH=str(settings.chroma_path))
+               RAY_ADVISOR_CHROMA_PATH=str(settings.chroma_path),
+               RAY_ADVISOR_MODEL_DIR=str(settings.model_dir))  # the session's encoder and decider
     exe = Path(sys.executable).with_name("ray-advisor")
     proc = subprocess.Popen([str(exe), "ingest", "--rebuild", str(tmp_path / "extra")], cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
