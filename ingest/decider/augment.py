@@ -92,7 +92,9 @@ def in_product_words(examples: Sequence[Example]) -> list[Example]:
     return out
 
 
-def augment(examples: Sequence[Example], seed: int, slip_share: float = 0.3,
+# Slipped copies of 15% of the examples: on round 5's dev split 0.15 scored 0.950 (0.934 with slips) against
+# 0.3's 0.942 (0.924) and none's 0.937 (0.923), since answering mends most slips before the decider reads them.
+def augment(examples: Sequence[Example], seed: int, slip_share: float = 0.15,
             conversation_count: int = 300) -> list[Example]:
     rng = random.Random(seed)
     return [*examples, *with_slips(examples, slip_share, rng), *conversations(examples, conversation_count, rng),
