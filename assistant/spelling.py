@@ -8,8 +8,8 @@ other word of four letters or more is replaced by the domain word one edit away 
 substitution or swap of neighbours), the most frequent one when there are several, and a written
 contraction first when the slip was a dropped apostrophe ("dont" -> "don't"); with none, it is left as
 it is. A capitalised word inside a sentence is a name and is never mended. So a brand, a name or a word
-in another language passes through, and nothing is ever mended into
-a word users of this domain do not use.
+in another language passes through, and nothing is ever mended into a word users of this domain do not
+use.
 
 Training mends its examples the same way, so the decider learns from what answering will show it.
 """

