@@ -5,7 +5,8 @@
 Each line is a training-data line (`ingest/decider/data/LABELS.md`); it is asked through the real
 assistant, with its history, and counted right when both the recommendation and the abstention match, as
 the held-out sets are scored. Prints accuracy overall, by class and by file, then each miss. Used on a
-new writers' round before it is trained on; never on `evals/cases.yaml`.
+new writers' round before it is trained on; it reads only the files it is given, in the training
+data's format.
 """
 
 from __future__ import annotations
