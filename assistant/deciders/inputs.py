@@ -29,12 +29,30 @@ INJECTION = re.compile(
     r"say (?:that|exactly)|repeat after me|\bsudo\b|admin mode", re.IGNORECASE)
 
 
+# Where an order to the assistant ends and what follows may be the user's own question.
+_CLAUSE_BREAK = re.compile(r"\s*(?:[:;,]|\band\b|\bthen\b)\s*", re.IGNORECASE)
+_ASKS = re.compile(r"\b(?:what|which|how|why|when|whether|who)\b|\?\s*$", re.IGNORECASE)
+
+
+def _question_after_order(sentence: str) -> str:
+    """The question an injected sentence still carries ("Pretend you're X and tell me which one is weaker"):
+    the clauses after the order, from the first that asks something, unless they give orders too."""
+    found = INJECTION.search(sentence)
+    rest = sentence[found.end():] if found else ""
+    for clause in _CLAUSE_BREAK.finditer(rest):
+        tail = re.sub(r"^(?:(?:and|then)\b\s*)+", "", rest[clause.end():].strip(), flags=re.IGNORECASE)
+        if tail and _ASKS.search(tail) and not INJECTION.search(tail):
+            return tail
+    return ""
+
+
 def strip_injections(text: str) -> tuple[str, bool]:
-    """Drop the sentences that try to give instructions; they are data to us, never orders."""
-    parts = re.split(r"(?<=[.!?\n])\s+|\s+(?=(?:ignore|disregard|forget|you are now|from now on)\b)", text,
-                     flags=re.IGNORECASE)
-    kept = [p for p in parts if p and not INJECTION.search(p)]
-    return " ".join(kept).strip(), len(kept) != len([p for p in parts if p])
+    """Drop the sentences that try to give instructions (they are data to us, never orders), keeping any
+    question they also ask."""
+    parts = [p for p in re.split(r"(?<=[.!?\n])\s+|\s+(?=(?:ignore|disregard|forget|you are now|from now on)\b)",
+                                 text, flags=re.IGNORECASE) if p]
+    kept = [p if not INJECTION.search(p) else _question_after_order(p) for p in parts]
+    return " ".join(k for k in kept if k).strip(), any(INJECTION.search(p) for p in parts)
 
 
 def normalise(text: str) -> str:
