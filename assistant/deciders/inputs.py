@@ -31,16 +31,15 @@ INJECTION = re.compile(
 
 # Where an order to the assistant ends and what follows may be the user's own question.
 _CLAUSE_BREAK = re.compile(r"\s*(?:[:;,]|\band\b|\bthen\b)\s*", re.IGNORECASE)
+_LEADING_JOINERS = re.compile(r"^(?:(?:and|then)\b\s*)+", re.IGNORECASE)
 _ASKS = re.compile(r"\b(?:what|which|how|why|when|whether|who)\b|\?\s*$", re.IGNORECASE)
 
 
-def _question_after_order(sentence: str) -> str:
-    """The question an injected sentence still carries ("Pretend you're X and tell me which one is weaker"):
-    the clauses after the order, from the first that asks something, unless they give orders too."""
-    found = INJECTION.search(sentence)
-    rest = sentence[found.end():] if found else ""
+def _question_after_order(rest: str) -> str:
+    """The question an injected sentence still carries after its order ("Pretend you're X | and tell me
+    which one is weaker"): the clauses from the first that asks something, unless they give orders too."""
     for clause in _CLAUSE_BREAK.finditer(rest):
-        tail = re.sub(r"^(?:(?:and|then)\b\s*)+", "", rest[clause.end():].strip(), flags=re.IGNORECASE)
+        tail = _LEADING_JOINERS.sub("", rest[clause.end():].strip())
         if tail and _ASKS.search(tail) and not INJECTION.search(tail):
             return tail
     return ""
@@ -51,8 +50,10 @@ def strip_injections(text: str) -> tuple[str, bool]:
     question they also ask."""
     parts = [p for p in re.split(r"(?<=[.!?\n])\s+|\s+(?=(?:ignore|disregard|forget|you are now|from now on)\b)",
                                  text, flags=re.IGNORECASE) if p]
-    kept = [p if not INJECTION.search(p) else _question_after_order(p) for p in parts]
-    return " ".join(k for k in kept if k).strip(), any(INJECTION.search(p) for p in parts)
+    orders = [INJECTION.search(p) for p in parts]
+    kept = [p if order is None else _question_after_order(p[order.end():])
+            for p, order in zip(parts, orders, strict=True)]
+    return " ".join(k for k in kept if k).strip(), any(orders)
 
 
 def normalise(text: str) -> str:
