@@ -30,9 +30,16 @@ def test_training_data_is_valid_and_kept_apart_from_the_eval_cases() -> None:
     assert len(examples) >= 600
     assert {e.target for e in examples} == {"ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none", "abstain"}
     assert 0.1 < sum(e.split == "dev" for e in examples) / len(examples) < 0.2
+    # every written line, trained on (raw/) or kept unseen, as the message and as an earlier user turn
     frozen = (Path(__file__).resolve().parents[1] / "evals" / "cases.yaml").read_text(encoding="utf-8").lower()
-    shared = [e.text for e in examples if len(e.text) > 30 and e.text.lower() in frozen]
-    assert not shared, f"training examples copied from the frozen test set: {shared[:3]}"
+    written = [json.loads(line) for folder in (DATA_DIR, DATA_DIR.parent / "unseen")
+               for path in sorted(folder.glob("*.jsonl")) for line in path.read_text(encoding="utf-8").splitlines()
+               if line.strip()]
+    assert len(written) > len(examples)
+    said = [row["text"] for row in written] + [turn["content"] for row in written for turn in row.get("history", [])
+                                               if turn.get("role") == "user"]
+    shared = [text for text in said if len(text) > 30 and text.lower() in frozen]
+    assert not shared, f"written examples copied from the frozen test set: {shared[:3]}"
 
 
 def test_an_unchanged_decider_is_reused_and_a_data_change_retrains(ingested_settings: Settings,
