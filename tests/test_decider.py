@@ -16,8 +16,8 @@ from assistant.deciders.inputs import context_of, decider_input
 from assistant.deciders.learned import META, TOP_MODEL, current_decider_dir
 from assistant.errors import IndexMissingError
 from assistant.settings import Settings
-from ingest.decider.build import ensure_decider, model_key
 from evals.cases import load_cases
+from ingest.decider.build import ensure_decider, model_key
 from ingest.decider.data import DATA_DIR, load_examples
 from ingest.decider.train import TrainConfig, native_precision
 from tests.conftest import make_settings
