@@ -51,6 +51,22 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9.]+", text.lower())).rstrip(".")
 
 
+def test_the_data_card_counts_each_batch_as_its_file_holds_it() -> None:
+    # The card is how a reader learns what the decider was taught: a dropped or relabelled line must show in it.
+    order = ["ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none", "abstain"]
+    rows = {m.group(1): [c.strip() for c in m.group(0).strip(" |").split(" | ")]
+            for m in re.finditer(r"^\| `(\w+)`.*\|$", (DATA_DIR.parent / "CARD.md").read_text(encoding="utf-8"), re.M)}
+    files = sorted([*DATA_DIR.glob("*.jsonl"), *(DATA_DIR.parent / "unseen").glob("*.jsonl")])
+    assert {f.stem for f in files} == set(rows)
+    for path in files:
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        labels = [("abstain" if line["abstain"] else line["label"]) for line in lines]
+        counted = [str(len(lines)), str(sum(bool(line.get("history")) for line in lines)),
+                   " / ".join(str(labels.count(label)) for label in order)]
+        card = rows[path.stem]
+        assert [card[1], card[3], card[4]] == counted, f"CARD.md's row for {path.stem} is out of date"
+
+
 def test_an_unchanged_decider_is_reused_and_a_data_change_retrains(ingested_settings: Settings,
                                                                    tmp_path: Path) -> None:
     folder, trained = ensure_decider(ingested_settings)  # the session's index trained it already
