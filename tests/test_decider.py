@@ -43,6 +43,8 @@ def test_training_data_is_valid_and_kept_apart_from_the_eval_cases() -> None:
     assert len(written) > len(examples)
     said = [row["text"] for row in written] + [turn["content"] for row in written for turn in row.get("history", [])
                                                if turn.get("role") == "user"]
+    said += [json.loads(line)["q"] for line in (DATA_DIR.parent / "quotes" / "factual_quotes.jsonl")
+             .read_text(encoding="utf-8").splitlines() if line.strip()]  # the quote dev set's questions too
     shared = [text for text in said if _words(text) in frozen_keys or (len(text) > 30 and text.lower() in frozen_text)]
     assert not shared, f"written examples copied from the frozen test set: {shared[:3]}"
 
@@ -166,6 +168,26 @@ def test_a_factual_comparison_quotes_both_sides(bot: Assistant) -> None:
     assert answer.recommendation == "none" and not answer.abstained
     quotes = " ".join(c.quote for c in answer.citations)
     assert CONTINUITY_32 in quotes and CONTINUITY_3 in quotes
+
+
+@pytest.mark.parametrize("question, row", [
+    ("When it comes to control, how are Ray 3.2 and Ray 3 different?", "Control style"),
+    ("what do Ray 3 and Ray 3.2 each take as their starting point?", "Best starting point"),
+])
+def test_a_comparison_that_names_both_models_quotes_the_row_it_asks_about(bot: Assistant, question: str,
+                                                                          row: str) -> None:
+    # Both names are in many sentences ("Ray 3 is better when..., while Ray 3.2 is better when..."); what is
+    # asked is one attribute, and its row holds both answers.
+    answer = bot.ask(question)
+    assert answer.recommendation == "none" and not answer.abstained, answer.decision_trace
+    assert {(c.row, c.column) for c in answer.citations} == {(row, "Ray 3.2"), (row, "Ray 3")}
+
+
+def test_a_question_about_one_model_quotes_that_models_cell(bot: Assistant) -> None:
+    answer = bot.ask("How does Ray 3 manage continuity from one shot to the next?")
+    assert answer.recommendation == "none" and not answer.abstained, answer.decision_trace
+    assert CONTINUITY_3 in [c.quote for c in answer.citations]
+    assert all(c.column != "Ray 3.2" for c in answer.citations)
 
 
 def test_a_follow_up_extends_the_situation(bot: Assistant) -> None:

@@ -1,0 +1,65 @@
+"""Do factual answers quote what answers them? A measurement on the quote dev set, not a test.
+
+    .venv/bin/python scripts/score_quotes.py [--half tune|check] [--misses]
+
+Each line of `ingest/decider/data/quotes/factual_quotes.jsonl` is a factual question and the verbatim
+passages a right answer quotes, in groups: the answer passes when it quotes one passage of every group
+(extra quotes are not counted against it). The set was written for choosing how factual answers pick their
+quotes (`assistant/deciders/support.py`); its halves are fixed by a hash of the question, so one half can
+choose and the other confirm. It is never the frozen test set (`evals/cases.yaml`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from assistant import Assistant
+from ingest.decider.data import DATA_DIR
+
+QUOTES = DATA_DIR.parent / "quotes" / "factual_quotes.jsonl"
+
+
+def half(question: str) -> str:
+    return "tune" if int(hashlib.sha256(question.encode()).hexdigest(), 16) % 2 == 0 else "check"
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split()).strip(" .")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=("tune", "check"), help="only this half (default: both, each reported)")
+    parser.add_argument("--misses", action="store_true", help="also print every miss")
+    parser.add_argument("--file", type=Path, default=QUOTES)
+    args = parser.parse_args()
+    bot = Assistant.from_settings()
+    groups: dict[str, list[bool]] = defaultdict(list)
+    misses = []
+    for line in args.file.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        part = half(row["q"])
+        if args.half and part != args.half:
+            continue
+        answer = bot.ask(row["q"])
+        quotes = [_norm(c.quote) for c in answer.citations]
+        ok = all(any(_norm(alt) in q or (len(q) > 25 and q in _norm(alt)) for alt in group for q in quotes)
+                 for group in row["expect"])
+        for key in ("all", f"half {part}", f"kind {row['kind']}"):
+            groups[key].append(ok)
+        if not ok:
+            misses.append(f"{row['kind']}: {row['q']!r} quoted {[c.quote[:50] for c in answer.citations]}")
+    for key, oks in sorted(groups.items(), key=lambda kv: (kv[0] != "all", kv[0])):
+        print(f"{key:16} {sum(oks) / len(oks):.3f} ({sum(oks)}/{len(oks)})")
+    if args.misses:
+        print("\n".join(misses))
+
+
+if __name__ == "__main__":
+    main()
