@@ -183,6 +183,12 @@ def test_a_comparison_that_names_both_models_quotes_the_row_it_asks_about(bot: A
     assert {(c.row, c.column) for c in answer.citations} == {(row, "Ray 3.2"), (row, "Ray 3")}
 
 
+def test_a_question_that_names_neither_model_quotes_both_cells_of_its_row(bot: Assistant) -> None:
+    answer = bot.ask("Which one of them holds on to the source's duration, and how does the other one handle that?")
+    assert answer.recommendation == "none" and not answer.abstained, answer.decision_trace
+    assert [(c.row, c.column) for c in answer.citations] == [("Continuity", "Ray 3.2"), ("Continuity", "Ray 3")]
+
+
 def test_a_question_about_one_model_quotes_that_models_cell(bot: Assistant) -> None:
     answer = bot.ask("How does Ray 3 manage continuity from one shot to the next?")
     assert answer.recommendation == "none" and not answer.abstained, answer.decision_trace

@@ -154,6 +154,11 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY or (asked and not sure and not _covers(asked, ranked[:3])):
         return []
     best = ranked[0][0]
+    if not named and ranked[0][1].passage.kind == "table-row":
+        # It names neither model ("which one keeps the clip's timing, and what about the other?"): the row's
+        # two cells answer it, each with its column, rather than one cell that hides the comparison.
+        row = ranked[0][1].passage.chunk_id
+        return [item for item in index.items if item.passage.chunk_id == row][:2]
     return _diverse([(score, item) for score, item in ranked if score >= best - FACT_MARGIN], 2)
 
 
