@@ -114,12 +114,6 @@ def content_terms(text: str) -> set[str]:
     return set(lexical_tokens(text)) - _GENERIC
 
 
-def subject_terms(question: str) -> set[str]:
-    """What a factual question asks about: its content words without the models' names, which pick the side
-    (by stance) but would otherwise reward every sentence that names a model."""
-    return content_terms(question) - MODEL_TERMS
-
-
 def asks_about_both(question: str) -> bool:
     """A factual question that names both models, or the two of them together, is answered from both sides."""
     return len(models_named(question)) == 2 or bool(_BOTH.search(question))
@@ -140,18 +134,18 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
         return _diverse(index.ranked(query, terms, ranks, stance="both"), 3, per_chunk=2)
     if label == "depends":
         return _paired(index, query, terms, ranks, factual=False)
-    # A factual question is answered by what it asks about: "how is control handled in Ray 3.2 compared with
-    # Ray 3?" is the Control style row, not a sentence that names both models and says "control" in passing.
-    terms, attribute = subject_terms(question), index.asked_attribute(query)
+    # A factual question is ranked by what it asks about, its words without the models' names (they pick the
+    # side, by stance): "how is control handled in Ray 3.2 compared with Ray 3?" is the Control style row, not
+    # a sentence that names both models and says "control" in passing.
+    subject, attribute = terms - MODEL_TERMS, index.asked_attribute(query)
     if both_sides:
-        return _paired(index, query, terms, ranks, factual=True, attribute=attribute)
+        return _paired(index, query, subject, ranks, factual=True, attribute=attribute)
     named = models_named(question)  # "what does Ray 3.2 keep?" is answered from Ray 3.2's side
-    ranked = [(score, item) for score, item in index.ranked(query, terms, ranks, attribute=attribute)
+    ranked = [(score, item) for score, item in index.ranked(query, subject, ranks, attribute=attribute)
               if _informative(item) and (len(named) != 1 or item.span.stance in named)]
     # Covered is judged on all its words, the models' names too: "and what about Ray 3.2 then?" after a factual
     # turn asks about Ray 3.2, and a span that names it covers that.
-    asked = content_terms(question)
-    if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY or (asked and not sure and not _covers(asked, ranked[:3])):
+    if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY or (terms and not sure and not _covers(terms, ranked[:3])):
         return []
     best = ranked[0][0]
     if not named and ranked[0][1].passage.kind == "table-row":
