@@ -6,7 +6,7 @@ Each line of `ingest/decider/data/quotes/factual_quotes.jsonl` is a factual ques
 passages a right answer quotes, in groups: the answer passes when it quotes one passage of every group
 (extra quotes are not counted against it). The set was written for choosing how factual answers pick their
 quotes (`assistant/deciders/support.py`); its halves are fixed by a hash of the question, so one half can
-choose and the other confirm. It is never the frozen test set (`evals/cases.yaml`).
+choose and the other confirm. It is not the frozen test set, which chooses nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import hashlib
 import json
 from collections import defaultdict
 from pathlib import Path
+
+from score_writer_set import print_scores  # scripts/score_writer_set.py, beside this file
 
 from assistant import Assistant
 from ingest.decider.data import DATA_DIR
@@ -55,10 +57,7 @@ def main() -> None:
             groups[key].append(ok)
         if not ok:
             misses.append(f"{row['kind']}: {row['q']!r} quoted {[c.quote[:50] for c in answer.citations]}")
-    for key, oks in sorted(groups.items(), key=lambda kv: (kv[0] != "all", kv[0])):
-        print(f"{key:16} {sum(oks) / len(oks):.3f} ({sum(oks)}/{len(oks)})")
-    if args.misses:
-        print("\n".join(misses))
+    print_scores(groups, misses if args.misses else [], width=16)
 
 
 if __name__ == "__main__":

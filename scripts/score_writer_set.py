@@ -45,9 +45,14 @@ def main() -> None:
                 groups[key].append(ok)
             if not ok:
                 misses.append(f"{path.stem}: want {want}, got {got}: {row['text'][:100]!r}")
+    print_scores(groups, misses if args.misses else [], width=32)
+
+
+def print_scores(groups: dict[str, list[bool]], misses: list[str], width: int) -> None:
+    """Accuracy per group, "all" first, then each miss given (also used by score_quotes.py)."""
     for key, oks in sorted(groups.items(), key=lambda kv: (kv[0] != "all", kv[0])):
-        print(f"{key:32} {sum(oks) / len(oks):.3f} ({sum(oks)}/{len(oks)})")
-    if args.misses:
+        print(f"{key:{width}} {sum(oks) / len(oks):.3f} ({sum(oks)}/{len(oks)})")
+    if misses:
         print("\n".join(misses))
 
 
