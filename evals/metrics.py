@@ -54,6 +54,18 @@ class Outcome:
     def ok(self) -> bool:
         return self.label_ok and self.abstain_ok
 
+    @property
+    def mentions_ok(self) -> bool:
+        text = self.answer.casefold()
+        return all(term.casefold() in text for term in self.must_mention)
+
+    @property
+    def fully_right(self) -> bool:
+        """Right as a reader judges one answer: the label and the abstention, every required term in the
+        answer, and (when it answers a case that names sections) a quote from one of them."""
+        cites = self.got_abstained or not self.expected_sections or _cites_expected(self)
+        return self.ok and self.mentions_ok and cites
+
 
 def _ratio(num: int, den: int, empty: float = 1.0) -> float:
     return num / den if den else empty
@@ -185,6 +197,7 @@ def compute_metrics(outcomes: Sequence[Outcome], corpus: Mapping[str, str]) -> M
         "cases": len(outcomes),
         "accuracy": accuracy(outcomes),
         "pass_rate": _ratio(sum(o.ok for o in outcomes), len(outcomes), 0.0),
+        "fully_right": _ratio(sum(o.fully_right for o in outcomes), len(outcomes), 0.0),
         "abstention_precision": precision,
         "abstention_recall": recall,
         **citation_validity(outcomes, corpus),

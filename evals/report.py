@@ -21,6 +21,7 @@ HEADLINE: tuple[tuple[str, str], ...] = (
     ("cases", "{:.0f}"),
     ("accuracy", "{:.3f}"),
     ("pass_rate", "{:.3f}"),
+    ("fully_right", "{:.3f}"),
     ("abstention_precision", "{:.3f}"),
     ("abstention_recall", "{:.3f}"),
     ("citations", "{:.0f}"),
@@ -39,6 +40,8 @@ DEFINITIONS: dict[str, str] = {
     "cases": "number of eval cases asked.",
     "accuracy": "share of cases whose recommendation is one of the case's acceptable labels (errors count as wrong).",
     "pass_rate": "share of cases with both the label and the abstain/answer decision right.",
+    "fully_right": "share of cases right in every way checked: label, abstention, every required term in the answer, "
+                   "and a quote from an expected section when it answers.",
     "abstention_precision": "of the answers that abstained, the share where the case expected an abstention.",
     "abstention_recall": "of the cases that expected an abstention, the share that abstained.",
     "citations": "number of quotes cited over all answers.",

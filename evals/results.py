@@ -47,6 +47,7 @@ def outcome_rows(outcomes: Sequence[Outcome], corpus: Mapping[str, str]) -> list
                 "got": ERROR_LABEL if o.error is not None else o.got_label,
                 "abstained": o.got_abstained,
                 "ok": o.ok,
+                "fully_right": o.fully_right,
                 "label_ok": o.label_ok,
                 "abstain_ok": o.abstain_ok,
                 "answer": o.answer,

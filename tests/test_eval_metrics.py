@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def wrong_outcome(case: EvalCase) -> Outcome:
 def test_right_answers_score_high(cases: list[EvalCase], corpus: dict[str, str]) -> None:
     m = compute_metrics([right_outcome(c, corpus) for c in cases], corpus)
     v = m.values
-    assert v["accuracy"] == 1.0 and v["pass_rate"] == 1.0
+    assert v["accuracy"] == 1.0 and v["pass_rate"] == 1.0 and v["fully_right"] == 1.0
     assert v["abstention_precision"] == 1.0 and v["abstention_recall"] == 1.0
     assert v["invalid_citations"] == 0 and v["citations"] > 0
     assert v["citation_relevance"] == 1.0
@@ -102,13 +103,28 @@ def test_right_answers_score_high(cases: list[EvalCase], corpus: dict[str, str])
 def test_wrong_answers_score_low(cases: list[EvalCase], corpus: dict[str, str]) -> None:
     m = compute_metrics([wrong_outcome(c) for c in cases], corpus)
     v = m.values
-    assert v["accuracy"] == 0.0
+    assert v["accuracy"] == 0.0 and v["fully_right"] == 0.0
     assert v["abstention_precision"] == 0.0 and v["abstention_recall"] == 0.0
     assert v["invalid_citations"] == v["citations"] == len(cases) and v["invalid_rate"] == 1.0
     assert v["citation_relevance"] == 0.0
     assert v["must_mention_rate"] == 0.0
     assert v["answer_support"] == 0.0
     assert len(check_thresholds(v, DEFAULT_THRESHOLDS)) == len(DEFAULT_THRESHOLDS)
+
+
+def test_fully_right_needs_the_label_the_required_terms_and_an_expected_section(cases: list[EvalCase],
+                                                                               corpus: dict[str, str]) -> None:
+    # The share the issue reports for held-out questions: a right label with a quote from the wrong section,
+    # or without a term the case requires, is not fully right.
+    case = next(c for c in cases if not c.abstain and c.must_mention and c.sections != ["FAQ"])
+    right = right_outcome(case, corpus)
+    no_term = replace(right, answer=right.answer.casefold().replace(case.must_mention[0].casefold(), "it"))
+    off_section = replace(right, citations=tuple(replace(c, section="Nowhere") for c in right.citations))
+    outcomes = [right, no_term, off_section]
+    assert [o.ok for o in outcomes] == [True, True, True]
+    assert [o.fully_right for o in outcomes] == [True, False, False]
+    assert compute_metrics(outcomes, corpus).values["fully_right"] == pytest.approx(1 / 3)
+    assert [row["fully_right"] for row in outcome_rows(outcomes, corpus)] == [True, False, False]
 
 
 def _outcome(expected: tuple[str, ...], got: str, error: str | None = None, abstain: bool = False) -> Outcome:

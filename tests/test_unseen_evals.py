@@ -1,0 +1,60 @@
+"""The unseen eval sets (`evals/unseen/`): valid cases, counted as the README says, and kept apart from
+everything the code was trained or tuned on, so that their score estimates new questions."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+from evals.cases import EvalCase, load_cases
+from ingest.decider.data import DATA_DIR
+
+UNSEEN = Path(__file__).resolve().parents[1] / "evals" / "unseen"
+ORDER = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none", "abstain")
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9.]+", text.lower())).rstrip(".")
+
+
+def _said(cases: list[EvalCase]) -> list[str]:
+    return [c.question for c in cases] + [t.content for c in cases for t in c.history if t.role == "user"]
+
+
+def _sets() -> dict[str, list[EvalCase]]:
+    return {path.name: load_cases(path) for path in sorted(UNSEEN.glob("*.yaml"))}
+
+
+def test_unseen_sets_share_no_question_with_the_frozen_set_or_any_written_data() -> None:
+    sets = _sets()
+    assert len(sets) == 3 and all(len(cases) >= 60 for cases in sets.values())
+    taken = {_words(text) for text in _said(load_cases())}
+    for folder in (DATA_DIR, DATA_DIR.parent / "unseen"):
+        for path in folder.glob("*.jsonl"):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    taken.add(_words(row["text"]))
+                    taken |= {_words(t["content"]) for t in row.get("history", []) if t.get("role") == "user"}
+    taken |= {_words(json.loads(line)["q"]) for line in (DATA_DIR.parent / "quotes" / "factual_quotes.jsonl")
+              .read_text(encoding="utf-8").splitlines() if line.strip()}
+    ids: Counter[str] = Counter()
+    for name, cases in sets.items():
+        ids.update(c.id for c in cases)
+        shared = [text for text in _said(cases) if _words(text) in taken]
+        assert not shared, f"{name} asks what other data already holds: {shared[:3]}"
+    assert max(ids.values()) == 1, "an id is used in two unseen sets"
+
+
+def test_the_readme_counts_each_set_as_its_file_holds_it() -> None:
+    rows = {m.group(1): [c.strip() for c in m.group(0).strip(" |").split(" | ")]
+            for m in re.finditer(r"^\| `([\w.]+)`.*\|$", (UNSEEN / "README.md").read_text(encoding="utf-8"), re.M)}
+    sets = _sets()
+    assert set(rows) == set(sets)
+    for name, cases in sets.items():
+        labels = Counter("abstain" if c.abstain else c.labels[0] for c in cases)
+        counted = [str(len(cases)), str(sum(bool(c.history) for c in cases)),
+                   " / ".join(str(labels[label]) for label in ORDER)]
+        assert rows[name][1:] == counted, f"README.md's row for {name} is out of date"
