@@ -196,6 +196,22 @@ def test_a_question_about_one_model_quotes_that_models_cell(bot: Assistant) -> N
     assert all(c.column != "Ray 3.2" for c in answer.citations)
 
 
+@pytest.mark.parametrize("question, label", [
+    ("Nothing is shot yet: we will brainstorm the opener, pick a winner and then make French and German cuts of it.",
+     "ray-3-then-ray-3.2"),
+    ("We filmed the launch event last month and want it relit for a night-time look.", "ray-3.2"),
+    ("Ray 3 or Ray 3.2 for our next video, which is better?", "depends"),
+])
+def test_answers_quote_statements_not_titles_or_questions(bot: Assistant, question: str, label: str) -> None:
+    # The page's title and section titles name both models ("Ray 3.2 vs Ray 3 at a glance"), and the FAQ's
+    # headings are questions: none of them says when to use which, so none is shown as the reason.
+    answer = bot.ask(question)
+    assert answer.recommendation == label, answer.decision_trace
+    assert answer.citations
+    for c in answer.citations:
+        assert not c.quote.rstrip().endswith("?") and " vs " not in c.quote, c.quote
+
+
 def test_a_follow_up_extends_the_situation(bot: Assistant) -> None:
     history = [{"role": "user", "content": "Nothing is filmed yet; we want to explore ideas for the spot."},
                {"role": "assistant", "content": "Use **Ray 3**."}]

@@ -291,6 +291,18 @@ def test_an_llm_whose_quotes_do_not_carry_its_label_falls_back(
     assert any("llm reply rejected" in line for line in answer.decision_trace)
 
 
+def test_an_llm_whose_only_evidence_is_the_pages_title_falls_back(
+    llm_bot: Assistant, llm_server: FakeOpenAIServer
+) -> None:
+    # The title names both models, but a title (or any question) states no case for using them in sequence.
+    title = "Ray 3.2 vs Ray 3: Which Luma Model Fits Your Shot?"
+    llm_server.script(Behaviour(content=reply("ray-3-then-ray-3.2", f'Use both: "{title}"',
+                                              [(chunk_id_of(llm_bot, title), title)])))
+    answer = llm_bot.ask(FOOTAGE_Q)
+    assert answer.generator.startswith("extractive (fallback:") and "do not support" in answer.generator
+    assert answer.recommendation == "ray-3.2"
+
+
 # -- serving ---------------------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ _GENERIC = frozenset(lexical_tokens(
 MODEL_TERMS = frozenset(lexical_tokens("Ray 3, Ray 3.2"))
 
 
+_SIDE_BY_SIDE = re.compile(r"\b(?:vs\.?|versus)(?!\w)", re.IGNORECASE)
 _BOTH = re.compile(r"\b(?:both|the two|each (?:one|model)|differ\w*|compar\w*|versus|vs\.?|side by side)\b",
                    re.IGNORECASE)
 
@@ -71,15 +72,16 @@ class SpanIndex:
         return {self.attributes[int(first)]: float(sims[first] - sims[second])}
 
     def stance_of(self, quote: str) -> str | None:
-        """The stance of the span a quote was taken from (a quote may be part of a span)."""
+        """The stance of the span a quote was taken from (a quote may be part of a span); none for a question
+        or a title, which are no evidence."""
         needle = normalise_quote(quote)
         if not needle:
             return None
         exact = self.texts.get(needle)
         if exact is not None:
-            return exact.span.stance
-        found = {i.span.stance for i in self.items if needle in normalise_quote(i.span.text)
-                 or (len(needle) > 40 and normalise_quote(i.span.text) in needle)}
+            return None if _asserts_nothing(exact) else exact.span.stance
+        found = {i.span.stance for i in self.items if not _asserts_nothing(i) and (
+            needle in normalise_quote(i.span.text) or (len(needle) > 40 and normalise_quote(i.span.text) in needle))}
         return found.pop() if len(found) == 1 else ("mixed" if found else None)
 
     def ranked(self, query: np.ndarray, question_terms: set[str], retrieved: dict[str, int],
@@ -90,8 +92,8 @@ class SpanIndex:
         for item in self.items:
             if stance is not None and item.span.stance != stance:
                 continue
-            if item.span.text == item.passage.heading and item.passage.kind == "faq":
-                continue  # the FAQ's question is not evidence for its answer
+            if _asserts_nothing(item):
+                continue
             score = float(np.dot(query, item.vector))
             score += 0.2 * len(question_terms & item.terms)
             if attribute and item.passage.kind == "table-row":
@@ -100,6 +102,14 @@ class SpanIndex:
             score += 0.08 / (1 + rank) if rank is not None else 0.0
             out.append((score, item))
         return sorted(out, key=lambda si: -si[0])
+
+
+def _asserts_nothing(item: IndexedSpan) -> bool:
+    """A question (the FAQ's, the page's title) or a title that only sets the models side by side ("Ray 3.2 vs
+    Ray 3 at a glance") states no case for either, so it is never quoted as evidence."""
+    text, passage = item.span.text.strip(), item.passage
+    heading = text == passage.heading
+    return text.endswith("?") or (heading and (passage.kind == "faq" or bool(_SIDE_BY_SIDE.search(text))))
 
 
 def normalise_quote(text: str) -> str:
