@@ -212,6 +212,21 @@ def test_answers_quote_statements_not_titles_or_questions(bot: Assistant, questi
         assert not c.quote.rstrip().endswith("?") and " vs " not in c.quote, c.quote
 
 
+@pytest.mark.parametrize("question", [
+    "Plan: invent the hero shot with Ray 3, then localise it with Ray 3.2. Good plan?",
+    "We need to come up with the concept and later make versions for five markets.",
+])
+def test_a_sequence_quotes_the_documents_workflow_in_its_order(bot: Assistant, question: str) -> None:
+    # A sentence that names both models ("Ray 3 and Ray 3.2 are not interchangeable") compares them; the guide's
+    # list and the FAQ's answer say how to use them in turn, and steps read in the list's order.
+    answer = bot.ask(question)
+    assert answer.recommendation == "ray-3-then-ray-3.2", answer.decision_trace
+    assert {c.section for c in answer.citations} <= {"Decision guide", "FAQ"}, answer.citations
+    steps = ["Generate a direction in Ray 3", "Pick the strongest take", "Transform and localize with Ray 3.2"]
+    quoted = [c.quote for c in answer.citations if c.quote in steps]
+    assert quoted and quoted == sorted(quoted, key=steps.index), quoted
+
+
 def test_a_follow_up_extends_the_situation(bot: Assistant) -> None:
     history = [{"role": "user", "content": "Nothing is filmed yet; we want to explore ideas for the spot."},
                {"role": "assistant", "content": "Use **Ray 3**."}]

@@ -24,6 +24,7 @@ ROW_WEIGHT = 2.0
 _GENERIC = frozenset(lexical_tokens(
     "ray luma model models video which what when how does do is are use using choose pick better best "
     "should tell me about explain describe difference between vs versus one good work two both each them"))
+PRESCRIPTIVE = ("guide", "faq")  # passage kinds that tell the reader what to do, not only describe the models
 MODEL_TERMS = frozenset(lexical_tokens("Ray 3, Ray 3.2"))
 
 
@@ -141,7 +142,11 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     if label in ("ray-3.2", "ray-3"):
         return _diverse(index.ranked(query, terms, ranks, stance=label), 3)
     if label == "ray-3-then-ray-3.2":
-        return _diverse(index.ranked(query, terms, ranks, stance="both"), 3, per_chunk=2)
+        # The documents' prescriptions (the decision guide's lists, the FAQ's answers) say how to use the two in
+        # turn; a prose sentence that names both ("Ray 3 and Ray 3.2 are not interchangeable") only compares them.
+        both = index.ranked(query, terms, ranks, stance="both")
+        prescribed = [(score, item) for score, item in both if item.passage.kind in PRESCRIPTIVE]
+        return _in_list_order(_diverse(prescribed, 3, per_chunk=2) or _diverse(both, 3, per_chunk=2))
     if label == "depends":
         return _paired(index, query, terms, ranks, factual=False)
     # A factual question is ranked by what it asks about, its words without the models' names (they pick the
@@ -205,6 +210,13 @@ def _diverse(ranked: list[tuple[float, IndexedSpan]], n: int, per_chunk: int = 1
         if len(chosen) == n:
             break
     return chosen
+
+
+def _in_list_order(items: list[IndexedSpan]) -> list[IndexedSpan]:
+    """Steps quoted from one list read in the list's order ("Generate..." before "Transform..."); passages keep
+    the order they were chosen in."""
+    first = {id(i.passage): n for n, i in reversed(list(enumerate(items)))}
+    return sorted(items, key=lambda i: (first[id(i.passage)], i.passage.spans.index(i.span)))
 
 
 def to_support(items: list[IndexedSpan]) -> list[Support]:
