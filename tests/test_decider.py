@@ -227,6 +227,17 @@ def test_a_sequence_quotes_the_documents_workflow_in_its_order(bot: Assistant, q
     assert quoted and quoted == sorted(quoted, key=steps.index), quoted
 
 
+@pytest.mark.parametrize("question, columns", [
+    ("what control style does 3.2 have?", [("Control style", "Ray 3.2")]),
+    ("3 vs 3.2 on continuity?", [("Continuity", "Ray 3.2"), ("Continuity", "Ray 3")]),
+])
+def test_a_bare_version_number_names_its_model(bot: Assistant, question: str, columns: list[tuple[str, str]]) -> None:
+    # People write "3.2" for Ray 3.2; a lone "3" is a model only beside it ("3 vs 3.2"), never in "3 clips".
+    answer = bot.ask(question)
+    assert answer.recommendation == "none" and not answer.abstained, answer.decision_trace
+    assert [(c.row, c.column) for c in answer.citations] == columns
+
+
 def test_a_follow_up_extends_the_situation(bot: Assistant) -> None:
     history = [{"role": "user", "content": "Nothing is filmed yet; we want to explore ideas for the spot."},
                {"role": "assistant", "content": "Use **Ray 3**."}]

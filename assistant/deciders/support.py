@@ -125,9 +125,21 @@ def content_terms(text: str) -> set[str]:
     return set(lexical_tokens(text)) - _GENERIC
 
 
+_BARE_32 = re.compile(r"(?<![\w.])3\.2(?![\w]|\.\d)")
+_BARE_PAIR = re.compile(r"(?<![\w.])3\s*(?:vs\.?|versus|v|/|&|and|or|,)\s*(?:ray\s*)?3\.2(?!\w)|"
+                        r"(?<![\w.])3\.2\s*(?:vs\.?|versus|v|/|&|and|or|,)\s*(?:ray\s*)?3(?![\w.])", re.IGNORECASE)
+
+
+def models_asked(question: str) -> set[str]:
+    """The models a question names; a bare "3.2" is Ray 3.2 too ("does 3.2 have keyframes?"): no other 3.2
+    is asked about here. A bare "3" counts only beside it ("3 vs 3.2", "3.2 or 3"), not alone ("3 clips")."""
+    named = models_named(question) | ({"ray-3.2"} if _BARE_32.search(question) else set())
+    return named | {"ray-3", "ray-3.2"} if _BARE_PAIR.search(question) else named
+
+
 def asks_about_both(question: str) -> bool:
     """A factual question that names both models, or the two of them together, is answered from both sides."""
-    return len(models_named(question)) == 2 or bool(_BOTH.search(question))
+    return len(models_asked(question)) == 2 or bool(_BOTH.search(question))
 
 
 def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, question: str,
@@ -155,7 +167,7 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     subject, attribute = terms - MODEL_TERMS, index.asked_attribute(query)
     if both_sides:
         return _paired(index, query, subject, ranks, factual=True, attribute=attribute)
-    named = models_named(question)  # "what does Ray 3.2 keep?" is answered from Ray 3.2's side
+    named = models_asked(question)  # "what does Ray 3.2 keep?" is answered from Ray 3.2's side
     ranked = [(score, item) for score, item in index.ranked(query, subject, ranks, attribute=attribute)
               if _informative(item) and (len(named) != 1 or item.span.stance in named)]
     # Covered is judged on all its words, the models' names too: "and what about Ray 3.2 then?" after a factual
