@@ -238,6 +238,18 @@ def test_a_bare_version_number_names_its_model(bot: Assistant, question: str, co
     assert [(c.row, c.column) for c in answer.citations] == columns
 
 
+@pytest.mark.parametrize("question, label", [
+    ("Which model restyles the music video we shot last month as a watercolour, same cuts?", "ray-3.2"),
+    ("We can't afford a shoot, so nothing is filmed: we want concepts for the launch spot.", "ray-3"),
+])
+def test_a_mentioned_subject_is_not_named_as_unanswered(bot: Assistant, question: str, label: str) -> None:
+    # The decider judged what is asked covered; "music" or "afford" was only mentioned, so the answer must not
+    # say the documents skip audio or price, as if the user had asked about them.
+    answer = bot.ask(question)
+    assert (answer.recommendation, answer.abstained) == (label, False), answer.decision_trace
+    assert "say anything about" not in answer.answer, answer.answer
+
+
 def test_a_follow_up_extends_the_situation(bot: Assistant) -> None:
     history = [{"role": "user", "content": "Nothing is filmed yet; we want to explore ideas for the spot."},
                {"role": "assistant", "content": "Use **Ray 3**."}]

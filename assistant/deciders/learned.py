@@ -97,8 +97,9 @@ class LearnedDecider:
         if not items:
             trace.append("no passage supports it")
             return Decision("none", True, uncovered=topics, confidence=confidence, trace=trace)
-        return Decision(label, False, support=to_support(items), uncovered=topics, confidence=confidence,
-                        trace=trace)
+        # Answered: the decider judged every subject asked covered, so an uncovered word in it was only mentioned
+        # ("the set looks cheap", "our music video"), and naming it as unanswered would say the user asked it.
+        return Decision(label, False, support=to_support(items), confidence=confidence, trace=trace)
 
 
 def learned_decider(settings: Settings, spans: SpanIndex) -> LearnedDecider:

@@ -1,6 +1,7 @@
 """Name the uncovered subject of a question the decider abstained on ("the documents don't say anything
 about price or cost"). These tables never decide anything: the learned decider decides whether a
-question is covered; this only words the abstention, and notes a second question the documents skip.
+question is covered; this only words the abstention. An answered question names none of them: a subject
+the decider judged covered only mentioned the word ("our music video", "the set looks cheap").
 """
 
 from __future__ import annotations

@@ -64,8 +64,6 @@ def compose(decision: Decision) -> tuple[str, list[Citation]]:
         citations.append(Citation(source=support.source, section=support.section, quote=support.quote,
                                   chunk_id=support.chunk_id, row=support.row, column=support.column))
         lines.append(quote_line(support, len(citations), with_stance=decision.label == "depends"))
-    if decision.uncovered:
-        lines += ["", f"_The documents don't say anything about {' or '.join(decision.uncovered)}._"]
     return "\n".join(lines).strip(), citations
 
 
