@@ -125,16 +125,28 @@ def content_terms(text: str) -> set[str]:
     return set(lexical_tokens(text)) - _GENERIC
 
 
-_BARE_32 = re.compile(r"(?<![\w.])3\.2(?![\w]|\.\d)")
-_BARE_PAIR = re.compile(r"(?<![\w.])3\s*(?:vs\.?|versus|v|/|&|and|or|,)\s*(?:ray\s*)?3\.2(?!\w)|"
-                        r"(?<![\w.])3\.2\s*(?:vs\.?|versus|v|/|&|and|or|,)\s*(?:ray\s*)?3(?![\w.])", re.IGNORECASE)
+_NUMBERS = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
+_PAIRING = frozenset({"vs", "versus", "v", "or", "and"})
 
 
 def models_asked(question: str) -> set[str]:
     """The models a question names; a bare "3.2" is Ray 3.2 too ("does 3.2 have keyframes?"): no other 3.2
-    is asked about here. A bare "3" counts only beside it ("3 vs 3.2", "3.2 or 3"), not alone ("3 clips")."""
-    named = models_named(question) | ({"ray-3.2"} if _BARE_32.search(question) else set())
-    return named | {"ray-3", "ray-3.2"} if _BARE_PAIR.search(question) else named
+    is asked about here. A bare "3" is Ray 3 only when paired with a "3.2" ("3 vs 3.2", "3.2 or 3", "3/3.2"),
+    never otherwise ("3.2 for 3 clips")."""
+    named = models_named(question)
+    words = _NUMBERS.findall(question.lower())
+    versions = [i for i, word in enumerate(words) if word == "3.2"]
+    if versions:
+        named.add("ray-3.2")
+        if any(word == "3" and any(_beside(words, i, v) for v in versions) for i, word in enumerate(words)):
+            named.add("ray-3")
+    return named
+
+
+def _beside(words: list[str], i: int, j: int) -> bool:
+    """Words i and j are next to each other ("3/3.2") or joined by one word that pairs them ("3 vs 3.2")."""
+    low, high = sorted((i, j))
+    return high - low == 1 or (high - low == 2 and words[low + 1] in _PAIRING)
 
 
 def asks_about_both(question: str) -> bool:
