@@ -55,16 +55,17 @@ class Outcome:
         return self.label_ok and self.abstain_ok
 
     @property
-    def mentions_ok(self) -> bool:
+    def mentioned(self) -> int:
+        """How many of the case's required terms the answer contains (case-insensitive)."""
         text = self.answer.casefold()
-        return all(term.casefold() in text for term in self.must_mention)
+        return sum(term.casefold() in text for term in self.must_mention)
 
     @property
     def fully_right(self) -> bool:
         """Right as a reader judges one answer: the label and the abstention, every required term in the
         answer, and (when it answers a case that names sections) a quote from one of them."""
         cites = self.got_abstained or not self.expected_sections or _cites_expected(self)
-        return self.ok and self.mentions_ok and cites
+        return self.ok and self.mentioned == len(self.must_mention) and cites
 
 
 def _ratio(num: int, den: int, empty: float = 1.0) -> float:
@@ -127,12 +128,7 @@ def citation_relevance(outcomes: Sequence[Outcome]) -> float:
 
 def must_mention_rate(outcomes: Sequence[Outcome]) -> float:
     """Share of required terms (over all cases that list some) found case-insensitively in the answer."""
-    hits = total = 0
-    for o in outcomes:
-        text = o.answer.casefold()
-        total += len(o.must_mention)
-        hits += sum(term.casefold() in text for term in o.must_mention)
-    return _ratio(hits, total)
+    return _ratio(sum(o.mentioned for o in outcomes), sum(len(o.must_mention) for o in outcomes))
 
 
 def answer_support(outcomes: Sequence[Outcome], corpus: Mapping[str, str]) -> float:

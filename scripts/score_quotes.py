@@ -20,6 +20,7 @@ from pathlib import Path
 from score_writer_set import print_scores  # scripts/score_writer_set.py, beside this file
 
 from assistant import Assistant
+from assistant.deciders.support import normalise_quote
 from ingest.decider.data import DATA_DIR
 
 QUOTES = DATA_DIR.parent / "quotes" / "factual_quotes.jsonl"
@@ -27,10 +28,6 @@ QUOTES = DATA_DIR.parent / "quotes" / "factual_quotes.jsonl"
 
 def half(question: str) -> str:
     return "tune" if int(hashlib.sha256(question.encode()).hexdigest(), 16) % 2 == 0 else "check"
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split()).strip(" .")
 
 
 def main() -> None:
@@ -50,9 +47,9 @@ def main() -> None:
         if args.half and part != args.half:
             continue
         answer = bot.ask(row["q"])
-        quotes = [_norm(c.quote) for c in answer.citations]
-        ok = all(any(_norm(alt) in q or (len(q) > 25 and q in _norm(alt)) for alt in group for q in quotes)
-                 for group in row["expect"])
+        quotes = [normalise_quote(c.quote) for c in answer.citations]
+        ok = all(any(normalise_quote(alt) in q or (len(q) > 25 and q in normalise_quote(alt))
+                     for alt in group for q in quotes) for group in row["expect"])
         for key in ("all", f"half {part}", f"kind {row['kind']}"):
             groups[key].append(ok)
         if not ok:

@@ -87,16 +87,15 @@ class LearnedDecider:
         best, runner_up = self.model.classes[int(order[0])], self.model.classes[int(order[1])]
         confidence = float(probs[order[0]])
         trace = [f"learned: {best} {confidence:.2f} (next {runner_up} {float(probs[order[1]]):.2f})"]
-        topics = asked_topics(query.text)
         if best == "abstain":
-            return Decision("none", True, uncovered=topics, confidence=confidence, trace=trace)
+            return Decision("none", True, uncovered=asked_topics(query.text), confidence=confidence, trace=trace)
         label: Recommendation = best  # type: ignore[assignment]
         both = label == "none" and asks_about_both(query.text)
         items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both,
                              sure=confidence >= SURE_FACT)
         if not items:
             trace.append("no passage supports it")
-            return Decision("none", True, uncovered=topics, confidence=confidence, trace=trace)
+            return Decision("none", True, uncovered=asked_topics(query.text), confidence=confidence, trace=trace)
         # Answered: the decider judged every subject asked covered, so an uncovered word in it was only mentioned
         # ("the set looks cheap", "our music video"), and naming it as unanswered would say the user asked it.
         return Decision(label, False, support=to_support(items), confidence=confidence, trace=trace)

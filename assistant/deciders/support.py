@@ -39,6 +39,7 @@ class IndexedSpan:
     passage: Passage
     vector: np.ndarray
     terms: frozenset[str]  # its content words, computed once rather than per question
+    evidence: bool  # False for a question or a side-by-side title (`_asserts_nothing`), also computed once
 
 
 class SpanIndex:
@@ -50,7 +51,7 @@ class SpanIndex:
         for passage in passages:
             for span in passage.spans:
                 terms = frozenset(content_terms(span.text + " " + span.label))
-                self.items.append(IndexedSpan(span, passage, vectors[row], terms))
+                self.items.append(IndexedSpan(span, passage, vectors[row], terms, not _asserts_nothing(span, passage)))
                 row += 1
         self.texts = {normalise_quote(i.span.text): i for i in self.items}
         # The comparison table's row names ("Control style"), embedded alone after the spans (`texts_of`): which
@@ -80,8 +81,8 @@ class SpanIndex:
             return None
         exact = self.texts.get(needle)
         if exact is not None:
-            return None if _asserts_nothing(exact) else exact.span.stance
-        found = {i.span.stance for i in self.items if not _asserts_nothing(i) and (
+            return exact.span.stance if exact.evidence else None
+        found = {i.span.stance for i in self.items if i.evidence and (
             needle in normalise_quote(i.span.text) or (len(needle) > 40 and normalise_quote(i.span.text) in needle))}
         return found.pop() if len(found) == 1 else ("mixed" if found else None)
 
@@ -93,7 +94,7 @@ class SpanIndex:
         for item in self.items:
             if stance is not None and item.span.stance != stance:
                 continue
-            if _asserts_nothing(item):
+            if not item.evidence:
                 continue
             score = float(np.dot(query, item.vector))
             score += 0.2 * len(question_terms & item.terms)
@@ -105,10 +106,10 @@ class SpanIndex:
         return sorted(out, key=lambda si: -si[0])
 
 
-def _asserts_nothing(item: IndexedSpan) -> bool:
+def _asserts_nothing(span: Span, passage: Passage) -> bool:
     """A question (the FAQ's, the page's title) or a title that only sets the models side by side ("Ray 3.2 vs
     Ray 3 at a glance") states no case for either, so it is never quoted as evidence."""
-    text, passage = item.span.text.strip(), item.passage
+    text = span.text.strip()
     heading = text == passage.heading
     return text.endswith("?") or (heading and (passage.kind == "faq" or bool(_SIDE_BY_SIDE.search(text))))
 
