@@ -98,15 +98,19 @@ class OnnxEncoder:
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         return {name: feeds[name] for name in self._inputs}, mask
 
-    def encode_pair(self, text: str, context: str = "") -> tuple[np.ndarray, np.ndarray | None]:
-        """One question (and its conversation) in one pass: the sentence vector [H] over every token, and
-        the hidden states [T, H] at the decider's split layer (None for an export without that output)."""
+    def pair_feeds(self, text: str, context: str = "") -> dict[str, np.ndarray]:
+        """The model's inputs for one question (and its conversation): one row, unpadded."""
         enc = self._tokenizer.encode(text, context) if context else self._tokenizer.encode(text)
         ids = np.asarray([enc.ids], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
                  "token_type_ids": np.asarray([enc.type_ids], dtype=np.int64)}
+        return {name: feeds[name] for name in self._inputs}
+
+    def encode_pair(self, text: str, context: str = "") -> tuple[np.ndarray, np.ndarray | None]:
+        """One question (and its conversation) in one pass: the sentence vector [H] over every token, and
+        the hidden states [T, H] at the decider's split layer (None for an export without that output)."""
         outputs = [self._output, *([SPLIT_OUTPUT] if self.has_split else [])]
-        got = self._session.run(outputs, {name: feeds[name] for name in self._inputs})
+        got = self._session.run(outputs, self.pair_feeds(text, context))
         pooled = np.asarray(got[0][0], dtype=np.float32).mean(axis=0)
         vector = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return vector, (np.asarray(got[1][0], dtype=np.float32) if self.has_split else None)

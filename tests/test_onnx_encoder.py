@@ -111,6 +111,22 @@ def test_one_encoder_is_safe_to_share_between_threads(files: OnnxFiles) -> None:
         assert np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("variant", ["int8", "fp32"])
+def test_training_states_are_answerings_bit_for_bit(files: OnnxFiles, variant: str) -> None:
+    """The decider learns from the split-layer states answering will compute: the trainer's faster path (a cut
+    graph, parallel runs) must give exactly `encode_pair`'s, with and without a conversation."""
+    from ingest.decider.train import onnx_states
+
+    encoder = OnnxEncoder(getattr(files, variant), files.tokenizer)
+    history = "user: we shot the launch spot last week | assistant: Recommendation: Ray 3.2"
+    pairs = [(q, "") for q in QUESTIONS] + [(q, history) for q in QUESTIONS[:3]] + [(corpus_lines()[-1], history)]
+    got = onnx_states(encoder, pairs, workers=3)
+    assert len(got) == len(pairs)
+    for (text, context), states in zip(pairs, got, strict=True):
+        _, expected = encoder.encode_pair(text, context)
+        assert expected is not None and np.array_equal(states.numpy(), expected), (text, context)
+
+
 def test_exports_any_bert_like_directory(tmp_path: Path, files: OnnxFiles) -> None:
     """A directory written by save_pretrained (here a tiny random BERT, as a fine-tuned classifier's
     would be): the ONNX last_hidden_state equals the torch model's."""

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.deciders.inputs import CLASSES, SPLIT_LAYER
+from assistant.deciders.inputs import CLASSES, SPLIT_LAYER, SPLIT_OUTPUT
 
 if TYPE_CHECKING:
     from assistant.onnx_encoder import OnnxEncoder
@@ -101,18 +101,52 @@ def load_encoder(base_model: Path) -> Any:
     return model
 
 
-def onnx_states(encoder: OnnxEncoder, pairs: Sequence[tuple[str, str]], progress: Progress | None = None) -> list[Any]:
-    """The split-layer states [T, H] exactly as answering computes them (`OnnxEncoder.encode_pair`)."""
+def onnx_states(encoder: OnnxEncoder, pairs: Sequence[tuple[str, str]], progress: Progress | None = None,
+                workers: int | None = None) -> list[Any]:
+    """The split-layer states [T, H] exactly as answering computes them (`OnnxEncoder.encode_pair`), bit for bit.
+
+    One unpadded question per run, as answering does (int8 quantises each run's activations with its own
+    scale, so padding or batching would change the states). Two things make it about 2.4x faster than
+    calling `encode_pair`: the graph is cut at the split output (ONNX Runtime runs every node whatever
+    outputs are asked for, and the layers above the split are half the work), and the questions go to
+    single-threaded runs side by side (one short question keeps a second thread mostly idle).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     torch = _torch()
+    session = _split_session(encoder)
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
+
+    def run(pair: tuple[str, str]) -> Any:
+        (states,) = session.run([SPLIT_OUTPUT], encoder.pair_feeds(*pair))
+        return torch.from_numpy(np.asarray(states[0], dtype=np.float32))
+
     out: list[Any] = []
-    for i, (text, context) in enumerate(pairs, 1):
-        _, states = encoder.encode_pair(text, context)
-        if states is None:
-            raise ValueError(f"{encoder.model_file}: exported without the decider's split output")
-        out.append(torch.from_numpy(states))
-        if progress and (i % 64 == 0 or i == len(pairs)):
-            progress("encoding", i, len(pairs))
+    with ThreadPoolExecutor(workers) as pool:  # InferenceSession.run is thread-safe and releases the GIL
+        for i, states in enumerate(pool.map(run, pairs), 1):
+            out.append(states)
+            if progress and (i % 64 == 0 or i == len(pairs)):
+                progress("encoding", i, len(pairs))
     return out
+
+
+def _split_session(encoder: OnnxEncoder) -> Any:
+    """An ONNX Runtime session for `encoder`'s graph up to the split output, one thread per run."""
+    import onnx
+    import onnx.utils
+    import onnxruntime as ort
+
+    model = onnx.load(str(encoder.model_file))
+    if SPLIT_OUTPUT not in {o.name for o in model.graph.output}:
+        raise ValueError(f"{encoder.model_file}: exported without the decider's split output")
+    inputs = [i.name for i in model.graph.input]
+    cut = onnx.utils.Extractor(model).extract_model(inputs, [SPLIT_OUTPUT])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(cut.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def _top_module(encoder: Any, split: int) -> Any:
