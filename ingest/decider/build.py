@@ -87,9 +87,13 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
     speller = speller_for(written, documents, states_from.whole_words())
     examples = training_rows(written, config.seed, speller)
     encoder = train.load_encoder(base)
+    stages = {"prepare": time.perf_counter() - started}
     states = train.onnx_states(states_from, [(e.text, e.context) for e in examples], progress)
+    stages["encode"] = time.perf_counter() - started - sum(stages.values())
     top = train.fit(states, [e.target for e in examples], encoder, config, progress)
+    stages["fit"] = time.perf_counter() - started - sum(stages.values())
     export_top(top, out / TOP_MODEL_FP32, int(encoder.config.hidden_size), int8_file=out / TOP_MODEL)
+    stages["export"] = time.perf_counter() - started - sum(stages.values())
     meta: dict[str, Any] = {
         "key": key, "classes": list(CLASSES), "split": config.split, "max_length": config.max_length,
         "states": config.states,
@@ -97,8 +101,9 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
         "base_model": str(base),
         # Read off the last epoch, not by predicting all rows again (a third of an epoch's time).
         "train_accuracy": round(float(top.last_epoch_accuracy), 4),
-        "seconds": round(time.perf_counter() - started, 1), "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                                          time.gmtime()),
+        "seconds": round(time.perf_counter() - started, 1),
+        "seconds_by_stage": {stage: round(seconds, 1) for stage, seconds in stages.items()},
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     save_speller(speller, out)
     (out / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
