@@ -72,7 +72,8 @@ def ingest(
 
             def training(stage: str, done: int, total: int) -> None:
                 if stage not in stages:  # first time: say what happens and how long it takes
-                    stages[stage] = bar.add_task(f"decider: {stage} (first ingest only, about 3 min)", total=total)
+                    label = f"decider: {stage} (first ingest only; 7-14 min on 2 cores)"
+                    stages[stage] = bar.add_task(label, total=total)
                 bar.update(stages[stage], completed=done, total=total)
 
             report = run_ingest(settings, paths, rebuild=rebuild, store=store, training_progress=training,
