@@ -47,6 +47,20 @@ def default_threads() -> int:
     return value
 
 
+def session_options(threads: int | None = None) -> ort.SessionOptions:
+    """How every ONNX Runtime session here runs: `threads` intra-op threads (default: `default_threads()`),
+    sequential, fully optimised, quiet."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or default_threads()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    # Spinning threads burn a core while idle; on 2 shared cores that core belongs to another worker.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
 class OnnxEncoder:
     def __init__(self, model_file: Path, tokenizer_file: Path, max_length: int = 256,
                  threads: int | None = None, batch_size: int = 32) -> None:
@@ -59,15 +73,7 @@ class OnnxEncoder:
         tokenizer.enable_truncation(max_length)
         tokenizer.no_padding()  # padded here, per batch, to its longest text (as sentence-transformers does)
         self._tokenizer = tokenizer
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or default_threads()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        # Spinning threads burn a core while idle; on 2 shared cores that core belongs to another worker.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(self.model_file), sess_options=options,
+        self._session = ort.InferenceSession(str(self.model_file), sess_options=session_options(threads),
                                              providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self._session.get_inputs()]
         unknown = set(self._inputs) - set(INPUT_NAMES)

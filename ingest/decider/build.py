@@ -87,13 +87,18 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
     speller = speller_for(written, documents, states_from.whole_words())
     examples = training_rows(written, config.seed, speller)
     encoder = train.load_encoder(base)
-    stages = {"prepare": time.perf_counter() - started}
+    stages: dict[str, float] = {}
+
+    def lap(stage: str) -> None:  # the seconds since the previous stage ended
+        stages[stage] = time.perf_counter() - started - sum(stages.values())
+
+    lap("prepare")
     states = train.onnx_states(states_from, [(e.text, e.context) for e in examples], progress)
-    stages["encode"] = time.perf_counter() - started - sum(stages.values())
+    lap("encode")
     top = train.fit(states, [e.target for e in examples], encoder, config, progress)
-    stages["fit"] = time.perf_counter() - started - sum(stages.values())
+    lap("fit")
     export_top(top, out / TOP_MODEL_FP32, int(encoder.config.hidden_size), int8_file=out / TOP_MODEL)
-    stages["export"] = time.perf_counter() - started - sum(stages.values())
+    lap("export")
     meta: dict[str, Any] = {
         "key": key, "classes": list(CLASSES), "split": config.split, "max_length": config.max_length,
         "states": config.states,

@@ -140,17 +140,14 @@ def _split_session(encoder: OnnxEncoder) -> Any:
     import onnx.utils
     import onnxruntime as ort
 
-    model = onnx.load(str(encoder.model_file))
-    if SPLIT_OUTPUT not in {o.name for o in model.graph.output}:
+    from assistant.onnx_encoder import session_options
+
+    if not encoder.has_split:
         raise ValueError(f"{encoder.model_file}: exported without the decider's split output")
-    inputs = [i.name for i in model.graph.input]
-    cut = onnx.utils.Extractor(model).extract_model(inputs, [SPLIT_OUTPUT])
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    return ort.InferenceSession(cut.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"])
+    model = onnx.load(str(encoder.model_file))
+    cut = onnx.utils.Extractor(model).extract_model([i.name for i in model.graph.input], [SPLIT_OUTPUT])
+    return ort.InferenceSession(cut.SerializeToString(), sess_options=session_options(threads=1),
+                                providers=["CPUExecutionProvider"])
 
 
 def _top_module(encoder: Any, split: int) -> Any:
