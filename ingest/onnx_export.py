@@ -89,7 +89,7 @@ def _export_fp32(folder: Path, target: Path) -> None:
     # too few layers to split there (a tiny test model, say) is exported without it.
     split = int(getattr(model.config, "num_hidden_layers", 0)) > SPLIT_LAYER
 
-    class LastHiddenState(torch.nn.Module):
+    class LastHiddenState(torch.nn.Module):  # type: ignore[misc]  # torch is not analysed (pyproject)
         def __init__(self, encoder: torch.nn.Module) -> None:
             super().__init__()
             self.encoder = encoder
