@@ -149,6 +149,21 @@ def test_situations_are_read_whole(bot: Assistant, question: str, label: str) ->
     assert answer.citations and any(line.startswith("learned:") for line in answer.decision_trace)
 
 
+def test_footage_that_exists_stays_ray_32_through_several_ordered_changes(bot: Assistant) -> None:
+    # Round 13's check batch, written by its own session and never trained on: "already shot; first relight
+    # it, then a Spanish cut" is Ray 3.2's throughout, and the same steps with nothing filmed yet are the
+    # sequence. The decider trained before round 14 read the order words as the sequence (ray-3.2 0.600).
+    rows = [json.loads(line) for line in (DATA_DIR.parent / "unseen" / "footage_steps_check.jsonl")
+            .read_text(encoding="utf-8").splitlines() if line.strip()]
+    right: dict[str, list[bool]] = {"ray-3.2": [], "ray-3-then-ray-3.2": []}
+    for row in rows:
+        if row["label"] in right and not row["abstain"]:
+            answer = bot.ask(row["text"], row["history"])
+            right[row["label"]].append((answer.recommendation, answer.abstained) == (row["label"], False))
+    for label, oks in right.items():
+        assert len(oks) >= 30 and sum(oks) / len(oks) >= 0.9, f"{label}: {sum(oks)}/{len(oks)}"
+
+
 def test_an_uncovered_subject_is_declined_by_name(bot: Assistant) -> None:
     answer = bot.ask("How much does Ray 3.2 cost per clip?")
     assert answer.abstained and answer.recommendation == "none" and not answer.citations
