@@ -8,6 +8,7 @@ import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,20 +38,23 @@ def test_training_data_is_valid_and_kept_apart_from_the_eval_cases() -> None:
     cases = load_cases()
     asked = [c.question for c in cases] + [t.content for c in cases for t in c.history if t.role == "user"]
     frozen_keys, frozen_text = {_words(q) for q in asked}, "\n".join(q.lower() for q in asked)
-    written = [json.loads(line) for folder in (DATA_DIR, DATA_DIR.parent / "unseen")
-               for path in sorted(folder.glob("*.jsonl")) for line in path.read_text(encoding="utf-8").splitlines()
-               if line.strip()]
+    written = [row for folder in (DATA_DIR, DATA_DIR.parent / "unseen") for path in sorted(folder.glob("*.jsonl"))
+               for row in _jsonl(path)]
     assert len(written) > len(examples)
     said = [row["text"] for row in written] + [turn["content"] for row in written for turn in row.get("history", [])
                                                if turn.get("role") == "user"]
-    said += [json.loads(line)["q"] for line in (DATA_DIR.parent / "quotes" / "factual_quotes.jsonl")
-             .read_text(encoding="utf-8").splitlines() if line.strip()]  # the quote dev set's questions too
+    said += [row["q"] for row in _jsonl(DATA_DIR.parent / "quotes" / "factual_quotes.jsonl")]  # the quote dev set's too
     shared = [text for text in said if _words(text) in frozen_keys or (len(text) > 30 and text.lower() in frozen_text)]
     assert not shared, f"written examples copied from the frozen test set: {shared[:3]}"
 
 
 def _words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9.]+", text.lower())).rstrip(".")
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    """A data file's rows (blank lines skipped, as the loader skips them)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def test_the_data_card_counts_each_batch_as_its_file_holds_it() -> None:
@@ -61,7 +65,7 @@ def test_the_data_card_counts_each_batch_as_its_file_holds_it() -> None:
     files = sorted([*DATA_DIR.glob("*.jsonl"), *(DATA_DIR.parent / "unseen").glob("*.jsonl")])
     assert {f.stem for f in files} == set(rows)
     for path in files:
-        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = _jsonl(path)
         labels = [("abstain" if line["abstain"] else line["label"]) for line in lines]
         counted = [str(len(lines)), str(sum(bool(line.get("history")) for line in lines)),
                    " / ".join(str(labels.count(label)) for label in order)]
@@ -153,8 +157,7 @@ def test_footage_that_exists_stays_ray_32_through_several_ordered_changes(bot: A
     # Round 13's check batch, written by its own session and never trained on: "already shot; first relight
     # it, then a Spanish cut" is Ray 3.2's throughout, and the same steps with nothing filmed yet are the
     # sequence. The decider trained before round 14 read the order words as the sequence (ray-3.2 0.600).
-    rows = [json.loads(line) for line in (DATA_DIR.parent / "unseen" / "footage_steps_check.jsonl")
-            .read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = _jsonl(DATA_DIR.parent / "unseen" / "footage_steps_check.jsonl")
     right: dict[str, list[bool]] = {"ray-3.2": [], "ray-3-then-ray-3.2": []}
     for row in rows:
         if row["label"] in right and not row["abstain"]:
