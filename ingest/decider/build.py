@@ -106,6 +106,7 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
         "base_model": str(base),
         # Read off the last epoch, not by predicting all rows again (a third of an epoch's time).
         "train_accuracy": round(float(top.last_epoch_accuracy), 4),
+        "rows_by_epoch": list(top.rows_by_epoch),  # later epochs skip most settled examples
         "seconds": round(time.perf_counter() - started, 1),
         "seconds_by_stage": {stage: round(seconds, 1) for stage, seconds in stages.items()},
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
