@@ -269,8 +269,8 @@ def fit(states: Sequence[Any], targets: Sequence[str], encoder: Any, config: Tra
             if progress:
                 progress("training", round(clock[0]), total)
     top.eval()
-    # Each example's latest pass, with dropout on; recorded in the model's meta.
-    top.last_epoch_accuracy = sum(right) / max(1, len(states))
+    # Over each example's latest pass (the last epoch's, unless it was skipped), with dropout on; for the meta.
+    top.train_accuracy = sum(right) / max(1, len(states))
     return top
 
 
