@@ -13,7 +13,7 @@ export ANONYMIZED_TELEMETRY=False
 
 install: $(STAMP)
 
-# A first install takes about 2 minutes (pip's cache warm); each step says what it is doing. pip compiles
+# A first install takes about 2.5 minutes (pip's cache warm); each step says what it is doing. pip compiles
 # each package's bytecode one file at a time (about 106 s of a first install here); step 5 does it on every
 # core instead (about 66 s on two). One torch file written for Python 3.12 cannot compile, and is never imported.
 $(STAMP): pyproject.toml
