@@ -77,6 +77,18 @@ def accuracy(outcomes: Sequence[Outcome]) -> float:
     return _ratio(sum(o.label_ok for o in outcomes), len(outcomes), empty=0.0)
 
 
+def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval for `hits` of `n`: the spread a score on this many cases has by chance
+    alone, so two runs (or a run and a gate) can be told apart from noise. Sound near 0 and 1, where the
+    normal approximation is not."""
+    if n == 0:
+        return 0.0, 1.0
+    p, z2 = hits / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def accuracy_by_category(outcomes: Sequence[Outcome]) -> dict[str, float]:
     groups: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
@@ -192,6 +204,8 @@ def compute_metrics(outcomes: Sequence[Outcome], corpus: Mapping[str, str]) -> M
     values: dict[str, float] = {
         "cases": len(outcomes),
         "accuracy": accuracy(outcomes),
+        **dict(zip(("accuracy_low", "accuracy_high"),
+                   wilson_interval(sum(o.label_ok for o in outcomes), len(outcomes)), strict=True)),
         "pass_rate": _ratio(sum(o.ok for o in outcomes), len(outcomes), 0.0),
         "fully_right": _ratio(sum(o.fully_right for o in outcomes), len(outcomes), 0.0),
         "abstention_precision": precision,

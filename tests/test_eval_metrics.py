@@ -18,7 +18,7 @@ from evals.gates import (
     load_baseline,
     resolve_thresholds,
 )
-from evals.metrics import CitedQuote, Outcome, compute_metrics, confusion_matrix, percentile
+from evals.metrics import CitedQuote, Outcome, compute_metrics, confusion_matrix, percentile, wilson_interval
 from evals.report import write_report
 from evals.results import EvalResult, outcome_rows
 from evals.runner import load_corpus
@@ -91,6 +91,7 @@ def test_right_answers_score_high(cases: list[EvalCase], corpus: dict[str, str])
     m = compute_metrics([right_outcome(c, corpus) for c in cases], corpus)
     v = m.values
     assert v["accuracy"] == 1.0 and v["pass_rate"] == 1.0 and v["fully_right"] == 1.0
+    assert v["accuracy_low"] < 1.0 == v["accuracy_high"]  # a perfect run on this many cases is not proof of 1.0
     assert v["abstention_precision"] == 1.0 and v["abstention_recall"] == 1.0
     assert v["invalid_citations"] == 0 and v["citations"] > 0
     assert v["citation_relevance"] == 1.0
@@ -129,6 +130,15 @@ def test_fully_right_needs_the_label_the_required_terms_and_an_expected_section(
 
 def _outcome(expected: tuple[str, ...], got: str, error: str | None = None, abstain: bool = False) -> Outcome:
     return Outcome("c", "cat", "q", expected, abstain, got, abstain, error=error)
+
+
+def test_accuracy_carries_the_interval_chance_alone_would_give() -> None:
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)  # the textbook Wilson value
+    low, high = wilson_interval(155, 159)
+    assert low < 155 / 159 < high and low < 0.95 and high > 0.98  # 159 cases cannot tell 0.975 from 0.98
+    few, many = wilson_interval(39, 40), wilson_interval(975, 1000)
+    assert few[1] - few[0] > 2 * (many[1] - many[0])
+    assert wilson_interval(0, 0) == (0.0, 1.0)
 
 
 def test_confusion_matrix_counts() -> None:
@@ -243,4 +253,5 @@ def test_report_files_written(cases: list[EvalCase], corpus: dict[str, str], tmp
     row = data["cases"][0]
     assert {"id", "question", "expected", "got", "abstained", "ok", "citations", "latency"} <= set(row)
     assert "FAIL" in files["report.md"].read_text(encoding="utf-8")
+    assert "accuracy_low" in files["report.md"].read_text(encoding="utf-8")
     assert "<table>" in files["report.html"].read_text(encoding="utf-8")
