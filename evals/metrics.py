@@ -201,11 +201,12 @@ class Metrics:
 
 def compute_metrics(outcomes: Sequence[Outcome], corpus: Mapping[str, str]) -> Metrics:
     precision, recall = abstention_precision_recall(outcomes)
+    low, high = wilson_interval(sum(o.label_ok for o in outcomes), len(outcomes))
     values: dict[str, float] = {
         "cases": len(outcomes),
         "accuracy": accuracy(outcomes),
-        **dict(zip(("accuracy_low", "accuracy_high"),
-                   wilson_interval(sum(o.label_ok for o in outcomes), len(outcomes)), strict=True)),
+        "accuracy_low": low,
+        "accuracy_high": high,
         "pass_rate": _ratio(sum(o.ok for o in outcomes), len(outcomes), 0.0),
         "fully_right": _ratio(sum(o.fully_right for o in outcomes), len(outcomes), 0.0),
         "abstention_precision": precision,
