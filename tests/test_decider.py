@@ -15,6 +15,7 @@ import pytest
 from assistant.core import Assistant
 from assistant.deciders.inputs import context_of, decider_input
 from assistant.deciders.learned import META, TOP_MODEL, current_decider_dir
+from assistant.deciders.rows import load_row_questions
 from assistant.errors import IndexMissingError
 from assistant.settings import Settings
 from evals.cases import load_cases
@@ -44,6 +45,7 @@ def test_training_data_is_valid_and_kept_apart_from_the_eval_cases() -> None:
     said = [row["text"] for row in written] + [turn["content"] for row in written for turn in row.get("history", [])
                                                if turn.get("role") == "user"]
     said += [row["q"] for row in _jsonl(DATA_DIR.parent / "quotes" / "factual_quotes.jsonl")]  # the quote dev set's too
+    said += [q.text for q in load_row_questions()]  # and the table-row examples answering reads
     shared = [text for text in said if _words(text) in frozen_keys or (len(text) > 30 and text.lower() in frozen_text)]
     assert not shared, f"written examples copied from the frozen test set: {shared[:3]}"
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.deciders.rows import RowFinder, load_row_questions
 from assistant.retrieve import lexical_tokens
 from assistant.schema import Passage, Recommendation, Span, Support
 from assistant.text import models_named
@@ -18,9 +19,9 @@ from assistant.text import models_named
 MIN_FACT_SIMILARITY = 0.35  # below this, no span answers a factual question: abstain rather than guess
 FACT_MARGIN = 0.12  # a second quote for a factual answer must be nearly as relevant as the first
 # How much the asked table row's margin (`SpanIndex.asked_attribute`) lifts its cells for a factual question.
-# Chosen on the quote dev set (`ingest/decider/data/quotes/`, never the frozen test set): its "tune" half chose
-# 2 from 0.5-3 (right quotes 0.62 -> 0.78), the "check" half confirmed it (0.60 -> 0.83).
-ROW_WEIGHT = 2.0
+# Chosen on the quote dev set (`ingest/decider/data/quotes/`, never the frozen test set) with rows.NEAREST: the
+# examples' margins are small (0.01-0.2), so they need 8 where the row names' needed 2.
+ROW_WEIGHT = 8.0
 _GENERIC = frozenset(lexical_tokens(
     "ray luma model models video which what when how does do is are use using choose pick better best "
     "should tell me about explain describe difference between vs versus one good work two both each them"))
@@ -28,6 +29,7 @@ PRESCRIPTIVE = ("guide", "faq")  # passage kinds that tell the reader what to do
 MODEL_TERMS = frozenset(lexical_tokens("Ray 3, Ray 3.2"))
 
 
+_ROW_QUESTIONS = load_row_questions()
 _SIDE_BY_SIDE = re.compile(r"\b(?:vs\.?|versus)(?!\w)", re.IGNORECASE)
 _BOTH = re.compile(r"\b(?:both|the two|each (?:one|model)|differ\w*|compar\w*|versus|vs\.?|side by side)\b",
                    re.IGNORECASE)
@@ -54,24 +56,17 @@ class SpanIndex:
                 self.items.append(IndexedSpan(span, passage, vectors[row], terms, not _asserts_nothing(span, passage)))
                 row += 1
         self.texts = {normalise_quote(i.span.text): i for i in self.items}
-        # The comparison table's row names ("Control style"), embedded alone after the spans (`texts_of`): which
-        # attribute a factual question asks about, by meaning, however it is worded ("how do I steer it?").
-        self.attributes = _row_names(passages)
-        self.attribute_vectors = vectors[row:row + len(self.attributes)]
+        # Which table row a factual question asks about, from written examples embedded after the spans (`texts_of`).
+        self.rows = RowFinder(_ROW_QUESTIONS, vectors[row:row + len(_ROW_QUESTIONS)], _row_names(passages))
 
     @staticmethod
     def texts_of(passages: list[Passage]) -> list[str]:
         return [f"{s.label}: {s.text}" if s.label and s.label != s.text else s.text
-                for p in passages for s in p.spans] + _row_names(passages)
+                for p in passages for s in p.spans] + [q.text for q in _ROW_QUESTIONS]
 
     def asked_attribute(self, query: np.ndarray) -> dict[str, float]:
-        """The table row a question is most like, with its similarity's margin over the next row (a question
-        about no row in particular has a small margin)."""
-        if len(self.attributes) < 2:
-            return {}
-        sims = self.attribute_vectors @ query
-        first, second = np.argsort(-sims)[:2]
-        return {self.attributes[int(first)]: float(sims[first] - sims[second])}
+        """The table row a factual question asks about, with how sure that is (a margin); {} for none."""
+        return self.rows.asked(query)
 
     def stance_of(self, quote: str) -> str | None:
         """The stance of the span a quote was taken from (a quote may be part of a span); none for a question
