@@ -27,9 +27,9 @@ _GENERIC = frozenset(lexical_tokens(
     "should tell me about explain describe difference between vs versus one good work two both each them"))
 PRESCRIPTIVE = ("guide", "faq")  # passage kinds that tell the reader what to do, not only describe the models
 MODEL_TERMS = frozenset(lexical_tokens("Ray 3, Ray 3.2"))
+_ROW_QUESTIONS = load_row_questions()  # which row written questions ask about (rows.py); read once, at import
 
 
-_ROW_QUESTIONS = load_row_questions()
 _SIDE_BY_SIDE = re.compile(r"\b(?:vs\.?|versus)(?!\w)", re.IGNORECASE)
 _BOTH = re.compile(r"\b(?:both|the two|each (?:one|model)|differ\w*|compar\w*|versus|vs\.?|side by side)\b",
                    re.IGNORECASE)
