@@ -8,10 +8,13 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from evals.cases import EvalCase, load_cases
 from ingest.decider.data import DATA_DIR
 
 UNSEEN = Path(__file__).resolve().parents[1] / "evals" / "unseen"
+DEV = UNSEEN.with_name("dev")  # eval-format sets whose misses were read (evals/dev/README.md)
 ORDER = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none", "abstain")
 
 
@@ -23,8 +26,8 @@ def _said(cases: list[EvalCase]) -> list[str]:
     return [c.question for c in cases] + [t.content for c in cases for t in c.history if t.role == "user"]
 
 
-def _sets() -> dict[str, list[EvalCase]]:
-    return {path.name: load_cases(path) for path in sorted(UNSEEN.glob("*.yaml"))}
+def _sets(folder: Path = UNSEEN) -> dict[str, list[EvalCase]]:
+    return {path.name: load_cases(path) for path in sorted(folder.glob("*.yaml"))}
 
 
 def test_unseen_sets_share_no_question_with_the_frozen_set_or_any_written_data() -> None:
@@ -48,13 +51,26 @@ def test_unseen_sets_share_no_question_with_the_frozen_set_or_any_written_data()
     assert max(ids.values()) == 1, "an id is used in two unseen sets"
 
 
-def test_the_readme_counts_each_set_as_its_file_holds_it() -> None:
+@pytest.mark.parametrize("folder", [UNSEEN, DEV], ids=["unseen", "dev"])
+def test_the_readme_counts_each_set_as_its_file_holds_it(folder: Path) -> None:
     rows = {m.group(1): [c.strip() for c in m.group(0).strip(" |").split(" | ")]
-            for m in re.finditer(r"^\| `([\w.]+)`.*\|$", (UNSEEN / "README.md").read_text(encoding="utf-8"), re.M)}
-    sets = _sets()
+            for m in re.finditer(r"^\| `([\w.]+)`.*\|$", (folder / "README.md").read_text(encoding="utf-8"), re.M)}
+    sets = _sets(folder)
     assert set(rows) == set(sets)
     for name, cases in sets.items():
         labels = Counter("abstain" if c.abstain else c.labels[0] for c in cases)
         counted = [str(len(cases)), str(sum(bool(c.history) for c in cases)),
                    " / ".join(str(labels[label]) for label in ORDER)]
-        assert rows[name][1:] == counted, f"README.md's row for {name} is out of date"
+        assert rows[name][1:4] == counted, f"{folder.name}/README.md's row for {name} is out of date"
+
+
+def test_the_dev_sets_share_no_question_with_the_frozen_set_or_the_unseen_sets() -> None:
+    # They were written to estimate new questions too; their misses were read, so they must not leak into what
+    # still estimates them (the frozen set, the unseen sets).
+    dev = _sets(DEV)
+    assert len(dev) == 2 and all(len(cases) >= 60 for cases in dev.values())
+    taken = {_words(text) for text in _said(load_cases())}
+    taken |= {_words(text) for cases in _sets().values() for text in _said(cases)}
+    for name, cases in dev.items():
+        shared = [text for text in _said(cases) if _words(text) in taken]
+        assert not shared, f"{name} asks what another eval set already asks: {shared[:3]}"
