@@ -13,6 +13,9 @@ import assistant.offline  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
+# The comparison table's rows, in the page's order (ingest keeps them; the row examples are labelled with them).
+TABLE_ROWS = ["Best starting point", "Core strength", "Control style", "Best output goal", "Continuity",
+              "Production use"]
 
 
 _MODEL_DIR: list[Path] = []

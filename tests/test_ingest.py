@@ -20,12 +20,10 @@ from ingest.chunk import Chunk, chunk_document
 from ingest.dedupe import deduplicate
 from ingest.load import load
 from ingest.pipeline import IngestReport, run_ingest
-from tests.conftest import CORPUS, make_settings
+from tests.conftest import CORPUS, TABLE_ROWS, make_settings
 
 MAIN = "ray-3.2-vs-ray-3.txt"
 DIGEST = "ray-3.2-vs-ray-3-digest.txt"
-ROWS = ["Best starting point", "Core strength", "Control style", "Best output goal", "Continuity",
-        "Production use"]
 GUIDES = {
     "Use Ray 3.2 for rescue and reuse": ("ray-3.2", ["The performance is good", "The timing is already cut",
                                                      "The environment or product needs to change"]),
@@ -107,7 +105,7 @@ def test_main_page_chunks_by_structure() -> None:
     assert {c.section for c in chunks} == SECTIONS
 
     rows = [c for c in chunks if c.kind == "table-row"]
-    assert [c.heading for c in rows] == ROWS
+    assert [c.heading for c in rows] == TABLE_ROWS
     for row in rows:
         assert row.section == "Comparison"
         assert [(s.stance, s.label) for s in row.spans] == [("ray-3.2", f"{row.heading} (Ray 3.2)"),
@@ -137,7 +135,7 @@ def test_main_page_chunks_by_structure() -> None:
 def test_digest_yields_the_same_table_rows_and_no_faq() -> None:
     main, digest = chunks_of(MAIN), chunks_of(DIGEST)
     rows = [c for c in digest if c.kind == "table-row"]
-    assert [r.heading for r in rows] == ROWS
+    assert [r.heading for r in rows] == TABLE_ROWS
     # Parsed from the Markdown table, yet the same passages as the flattened page's glued rows.
     assert [r.chunk_id for r in rows] == [c.chunk_id for c in main if c.kind == "table-row"]
     assert [[(s.text, s.stance) for s in r.spans] for r in rows] == \

@@ -50,13 +50,12 @@ class RowFinder:
         # Only the rows this corpus's table has (and "other"): an example for a row the table lost counts as
         # "other", so it still says "not a row of this table".
         labels = [q.row if q.row in rows else OTHER for q in questions]
-        self.labels = sorted(set(labels))
-        self.members = {label: np.array([i for i, got in enumerate(labels) if got == label]) for label in self.labels}
+        self.members = {label: np.array([i for i, got in enumerate(labels) if got == label]) for label in set(labels)}
         self.vectors = vectors
 
     def asked(self, query: np.ndarray) -> dict[str, float]:
         """{row: margin} for the row a question asks about; {} when it asks about none (or there is no table)."""
-        if len(self.labels) < 2:
+        if len(self.members) < 2:
             return {}
         sims = self.vectors @ query
         score = {label: float(np.sort(sims[members])[-NEAREST:].mean()) for label, members in self.members.items()}
