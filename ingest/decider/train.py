@@ -81,7 +81,7 @@ class TrainConfig:
     # Averaging the probabilities of two tops trained with their own seeds (rounds 1-17, int8, seeds 13 / 7,
     # tried 2026-12-04 to steady the frozen gate) did not beat one top on anything measured. Two of 2 epochs
     # (the same steps as one of 4): unseen rounds 3146 / 3141 of 3235, quote dev 131 / 131 of 148; two of 4
-    # epochs skipping settled examples from epoch 2 (107% of the rows one of 4 reads): 3153 / 3146, 133 / 131;
+    # epochs skipping settled examples from epoch 2 (107% of the rows one of 4 reads): 3153 / 3146, 131 / 133;
     # one of 4 (seeds 13 / 7 / 21): 3152 / 3158 / 3147, 133 / 135 / 134. The eval-format unseen sets (219) and
     # evals/dev (153) moved by one or two either way. So one top is trained.
     # 32 with lr 3e-4 scored as 16 with 2e-4 on round 5's dev split (0.942 / 0.940), in 8% less time.
