@@ -93,9 +93,22 @@ class Pipeline:
         if states is None:
             raise IndexMissingError("the question encoder was exported without the decider's layer: "
                                     "run `ray-advisor ingest`")
-        state.query = Query(c.question, context, vector, states)
+        state.query = Query(c.question, context, vector, states, earlier=lambda: self._earlier(state.history))
         state.passages = self.retriever.retrieve(c.standalone or state.question, embedding=vector).passages
         return _timed("retrieve", state, t0)
+
+    def _earlier(self, history: list[dict[str, str]]) -> Query | None:
+        """The last user turn of `history`, encoded as it was when asked (its own earlier turns as context)."""
+        turns = [i for i, turn in enumerate(history)
+                 if turn.get("role") == "user" and str(turn.get("content", "")).strip()]
+        if not turns:
+            return None
+        before = history[:turns[-1]]
+        mend = self.speller.mend
+        question = condense(mend(str(history[turns[-1]]["content"])), before).question
+        context = mend(context_of(before))
+        vector, states = self.encoder.encode_pair(question, context)
+        return Query(question, context, vector, states) if question and states is not None else None
 
     def decide(self, state: State) -> State:
         t0 = time.perf_counter()

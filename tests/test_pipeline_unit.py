@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chain import Pipeline
+from assistant.chain import Pipeline, State
 from assistant.core import Assistant
 from assistant.deciders.support import SpanIndex
 from assistant.errors import GeneratorError, InputError
@@ -160,6 +160,23 @@ def test_a_follow_up_is_encoded_with_its_conversation(settings: Settings, passag
     text, context = encoder.pairs[-1]
     assert text == "and for a night version?" and "cafe interview" in context and "assistant: Ray 3.2" in context
     assert "cafe interview" in answer.standalone_question
+
+
+def test_the_turn_before_a_follow_up_is_encoded_as_it_was_asked(settings: Settings, passages: list[Passage]) -> None:
+    encoder = RecordingEncoder()
+    bot = make_bot(settings, passages, "ray-3.2", encoder=encoder)
+    history = [{"role": "user", "content": "We filmed a cafe interview last week."},
+               {"role": "assistant", "content": "**Ray 3.2**: you have the recording."},
+               {"role": "user", "content": "Can the light look like evening?"},
+               {"role": "assistant", "content": "**Ray 3.2**: relight the take you have."}]
+    state = bot.pipeline.retrieve(bot.pipeline.condense(State("and for the poster loop?", history)))
+    assert state.query is not None and state.query.earlier is not None
+    earlier = state.query.earlier()  # encoded on demand, with the turns before it as its context
+    assert earlier is not None and earlier.text == "Can the light look like evening?"
+    assert encoder.pairs[-1] == (earlier.text, earlier.context)
+    assert "cafe interview" in earlier.context and "evening" not in earlier.context
+    first = bot.pipeline.retrieve(bot.pipeline.condense(State("Which model for my clip?", [])))
+    assert first.query is not None and first.query.earlier is not None and first.query.earlier() is None
 
 
 @pytest.mark.parametrize(("question", "history", "field"), [

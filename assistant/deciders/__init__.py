@@ -7,7 +7,7 @@ structured reply when one is configured (`assistant.deciders.llm` rules whether 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -24,6 +24,9 @@ class Query:
     context: str  # the earlier turns it continues ("" for a first question)
     embedding: np.ndarray  # [H], L2-normalised: what retrieval and span ranking compare
     states: np.ndarray  # [T, H], the encoder's hidden states at the decider's split layer
+    # The conversation's last user turn as it was asked (with the turns before it), encoded only when called:
+    # a follow-up read as "depends" asks whether that turn had already settled the situation. None: no turn.
+    earlier: Callable[[], Query | None] | None = None
 
 
 @runtime_checkable

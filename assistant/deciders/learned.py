@@ -34,6 +34,18 @@ TOP_MODEL_FP32 = "top.onnx"  # the exported original, kept for comparison
 # answerable factual questions into refusals, all but three at 0.92 or more, and caught 4 uncovered
 # ones the decider called factual, all at 0.81 or less.
 SURE_FACT = 0.9
+# A follow-up the decider reads as "depends" (the deciding fact is open), but unsurely, keeps the situation the
+# turn before it settled, when that turn was sure of one: "it's for our newsletter, mostly parents" after
+# "nothing is filmed yet" adds a detail that changes nothing. Only an unsure reading defers: "separate question, in
+# general which is better?" after a situation is read as "depends" at about 0.96, and is one.
+# Chosen on dev situations (the 631 multi-turn ones of rounds 15-19 and evals/dev, none of them trained on): 19
+# follow-ups were read as "depends" after a turn sure of a situation (0.96-0.98; SETTLED is SURE_FACT's 0.9),
+# keeping it was right for 18, and those read at 0.8 or more included the one wrong. Measured on the installed
+# model: dev writer rounds +7 of 1,435 at 0.8 (+15 with no bound); the unseen rounds 10-12 +1 of 2,977 (-6 with no
+# bound: general questions after a situation); the eval-format sets (507) and the frozen set unchanged.
+UNSURE_DEPENDS = 0.8
+SETTLED = 0.9
+SITUATIONS = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2")
 
 
 class DeciderModel:
@@ -89,6 +101,8 @@ class LearnedDecider:
         trace = [f"learned: {best} {confidence:.2f} (next {runner_up} {float(probs[order[1]]):.2f})"]
         if best == "abstain":
             return Decision("none", True, uncovered=asked_topics(query.text), confidence=confidence, trace=trace)
+        if best == "depends" and confidence < UNSURE_DEPENDS:
+            best = self._settled_earlier(query, trace) or best
         label: Recommendation = best  # type: ignore[assignment]
         both = label == "none" and asks_about_both(query.text)
         items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both,
@@ -99,6 +113,20 @@ class LearnedDecider:
         # Answered: the decider judged every subject asked covered, so an uncovered word in it was only mentioned
         # ("the set looks cheap", "our music video"), and naming it as unanswered would say the user asked it.
         return Decision(label, False, support=to_support(items), confidence=confidence, trace=trace)
+
+
+    def _settled_earlier(self, query: Query, trace: list[str]) -> str | None:
+        """The situation the conversation's last user turn settled, if it was sure of one (`SETTLED`)."""
+        earlier = query.earlier() if query.earlier else None
+        if earlier is None:
+            return None
+        probs = self.model.probabilities(earlier.states)
+        top = int(np.argmax(probs))
+        label, sure = self.model.classes[top], float(probs[top])
+        if label not in SITUATIONS or sure < SETTLED:
+            return None
+        trace.append(f"follow-up: the turn before settled it ({label} {sure:.2f}), so it stands")
+        return label
 
 
 def learned_decider(settings: Settings, spans: SpanIndex) -> LearnedDecider:

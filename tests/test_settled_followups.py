@@ -1,0 +1,85 @@
+"""A follow-up the learned decider reads as "depends", unsurely, keeps the situation the turn before it settled.
+
+The model is scripted (its probabilities are set per turn), the spans are the real corpus's: what is tested is
+the rule in `LearnedDecider`, not what a trained model reads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.deciders import Query
+from assistant.deciders.inputs import CLASSES
+from assistant.deciders.learned import SETTLED, UNSURE_DEPENDS, LearnedDecider
+from assistant.deciders.support import SpanIndex
+from assistant.fakes import HashingEncoder
+from tests.test_pipeline_unit import corpus_passages
+
+ENCODER = HashingEncoder(dim=64)
+
+
+class ScriptedModel:
+    """Class probabilities by turn: a turn's states carry its number, `readings` says what it reads as."""
+
+    def __init__(self, readings: dict[int, tuple[str, float]]) -> None:
+        self.classes, self.readings = list(CLASSES), readings
+
+    def probabilities(self, states: np.ndarray) -> np.ndarray:
+        label, sure = self.readings[int(states[0, 0])]
+        probs = np.full(len(CLASSES), (1.0 - sure) / (len(CLASSES) - 1))
+        probs[CLASSES.index(label)] = sure
+        return probs
+
+
+def _turn(number: int, text: str, earlier: Query | None = None, calls: list[int] | None = None) -> Query:
+    def encode_earlier() -> Query | None:
+        if calls is not None:
+            calls.append(number)
+        return earlier
+
+    return Query(text, "", ENCODER.embed([text])[0], np.full((3, 4), float(number)),
+                 earlier=encode_earlier if earlier is not None or calls is not None else None)
+
+
+@pytest.fixture(scope="module")
+def spans() -> SpanIndex:
+    passages = corpus_passages()
+    return SpanIndex(passages, ENCODER.embed(SpanIndex.texts_of(passages)))
+
+
+def _decide(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str, float] | None,
+            calls: list[int] | None = None) -> tuple[str, bool, list[str]]:
+    model = ScriptedModel({1: before or ("depends", 0.5), 2: follow_up})
+    earlier = _turn(1, "Nothing is filmed yet, we only have an idea for a teaser. Which one?") if before else None
+    query = _turn(2, "it's for our newsletter, mostly parents", earlier, calls)
+    decision = LearnedDecider(model, spans).decide(query, [], [])  # type: ignore[arg-type]
+    return decision.label, bool(decision.support), decision.trace
+
+
+def test_an_unsure_depends_keeps_the_situation_the_turn_before_settled(spans: SpanIndex) -> None:
+    label, supported, trace = _decide(spans, ("depends", UNSURE_DEPENDS - 0.2), ("ray-3", SETTLED + 0.05))
+    assert label == "ray-3" and supported  # quoted from Ray 3's side, as any Ray 3 answer is
+    assert any("turn before settled it (ray-3" in line for line in trace)
+
+
+@pytest.mark.parametrize(("follow_up", "before"), [
+    (("depends", UNSURE_DEPENDS + 0.1), ("ray-3", 0.99)),  # sure it is a general question: it is one
+    (("depends", 0.5), ("ray-3", SETTLED - 0.1)),  # the turn before was not sure either
+    (("depends", 0.5), ("depends", 0.99)),  # the turn before left the fact open too
+    (("depends", 0.5), ("none", 0.99)),  # a factual question settles no situation
+    (("depends", 0.5), None),  # no turn before
+])
+def test_otherwise_depends_stands(spans: SpanIndex, follow_up: tuple[str, float],
+                                  before: tuple[str, float] | None) -> None:
+    label, _, trace = _decide(spans, follow_up, before)
+    assert label == "depends" and not any("turn before" in line for line in trace)
+
+
+def test_the_turn_before_is_encoded_only_for_an_unsure_depends(spans: SpanIndex) -> None:
+    calls: list[int] = []
+    _decide(spans, ("ray-3.2", 0.6), ("ray-3", 0.99), calls)
+    _decide(spans, ("depends", 0.95), ("ray-3", 0.99), calls)
+    assert calls == []
+    _decide(spans, ("depends", 0.6), ("ray-3", 0.99), calls)
+    assert calls == [2]
