@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -88,14 +88,20 @@ class Pipeline:
         t0 = time.perf_counter()
         c = state.condensed
         assert c is not None
-        context = self.speller.mend(context_of(state.history))
-        vector, states = self.encoder.encode_pair(c.question, context)
+        query = self._encoded(c.question, state.history, earlier=lambda: self._earlier(state.history))
+        state.query = query
+        state.passages = self.retriever.retrieve(c.standalone or state.question, embedding=query.embedding).passages
+        return _timed("retrieve", state, t0)
+
+    def _encoded(self, question: str, history: list[dict[str, str]],
+                 earlier: Callable[[], Query | None] | None = None) -> Query:
+        """One encoder pass over a question and the turns before it: the vector and the decider's states."""
+        context = self.speller.mend(context_of(history))
+        vector, states = self.encoder.encode_pair(question, context)
         if states is None:
             raise IndexMissingError("the question encoder was exported without the decider's layer: "
                                     "run `ray-advisor ingest`")
-        state.query = Query(c.question, context, vector, states, earlier=lambda: self._earlier(state.history))
-        state.passages = self.retriever.retrieve(c.standalone or state.question, embedding=vector).passages
-        return _timed("retrieve", state, t0)
+        return Query(question, context, vector, states, earlier)
 
     def _earlier(self, history: list[dict[str, str]]) -> Query | None:
         """The last user turn of `history`, encoded as it was when asked (its own earlier turns as context)."""
@@ -103,12 +109,10 @@ class Pipeline:
                  if turn.get("role") == "user" and str(turn.get("content", "")).strip()]
         if not turns:
             return None
-        before = history[:turns[-1]]
-        mend = self.speller.mend
-        question = condense(mend(str(history[turns[-1]]["content"])), before).question
-        context = mend(context_of(before))
-        vector, states = self.encoder.encode_pair(question, context)
-        return Query(question, context, vector, states) if question and states is not None else None
+        # Cleaned as condense cleans a question (injections out, names normalised); with no history it rewrites
+        # nothing, which only retrieval would read.
+        question = condense(self.speller.mend(str(history[turns[-1]]["content"])), []).question
+        return self._encoded(question, history[:turns[-1]]) if question else None
 
     def decide(self, state: State) -> State:
         t0 = time.perf_counter()
