@@ -39,6 +39,7 @@ def main() -> None:
     bot = Assistant.from_settings()
     groups: dict[str, list[bool]] = defaultdict(list)
     misses = []
+    wanted = quoted = 0
     for line in args.file.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
@@ -48,13 +49,21 @@ def main() -> None:
             continue
         answer = bot.ask(row["q"])
         quotes = [normalise_quote(c.quote) for c in answer.citations]
-        ok = all(any(normalise_quote(alt) in q or (len(q) > 25 and q in normalise_quote(alt))
-                     for alt in group for q in quotes) for group in row["expect"])
+        ok = all(any(_matches(alt, q) for alt in group for q in quotes) for group in row["expect"])
+        # Extra quotes do not fail an answer, so precision is counted apart: the share of quotes in some group.
+        wanted += sum(any(_matches(alt, q) for group in row["expect"] for alt in group) for q in quotes)
+        quoted += len(quotes)
         for key in ("all", f"half {part}", f"kind {row['kind']}"):
             groups[key].append(ok)
         if not ok:
             misses.append(f"{row['kind']}: {row['q']!r} quoted {[c.quote[:50] for c in answer.citations]}")
     print_scores(groups, misses if args.misses else [], width=16)
+    print(f"quote precision  {wanted / max(quoted, 1):.3f} ({wanted}/{quoted} quotes in an expected group)")
+
+
+def _matches(alt: str, quote: str) -> bool:
+    """A quote is the expected passage when one holds the other (a long quote may be part of a passage)."""
+    return normalise_quote(alt) in quote or (len(quote) > 25 and quote in normalise_quote(alt))
 
 
 if __name__ == "__main__":

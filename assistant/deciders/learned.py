@@ -29,17 +29,12 @@ META = "meta.json"
 POINTER = "decider.json"  # in RAY_ADVISOR_MODEL_DIR: which folder holds the decider for each encoder
 TOP_MODEL = "top.int8.onnx"  # what answering runs: int8 weights, ~3x faster than fp32, same decisions on dev
 TOP_MODEL_FP32 = "top.onnx"  # the exported original, kept for comparison
-# A factual answer this sure needs no word overlap between question and quotes. Chosen on round 5's
-# writer data (never the frozen cases), unseen by the decider then installed: the overlap check turned 34
-# answerable factual questions into refusals, all but three at 0.92 or more, and caught 4 uncovered
-# ones the decider called factual, all at 0.81 or less.
-SURE_FACT = 0.9
 # A follow-up the decider reads as "depends" (the deciding fact is open), but unsurely, keeps the situation the turn
 # before it settled, when that turn was sure of one: "it's for our newsletter, mostly parents" after "nothing is
 # filmed yet" adds a detail that changes nothing. Only an unsure reading defers: "separate question, in general
 # which is better?" after a situation is read as "depends" at about 0.96, and is one. Chosen on dev situations (the
 # 631 multi-turn ones of rounds 15-19 and evals/dev, none of them trained on): 19 follow-ups were read as "depends"
-# after a turn sure of a situation (0.96-0.98; SETTLED is SURE_FACT's 0.9), keeping it was right for 18. The one
+# after a turn sure of a situation (0.96-0.98; SETTLED is 0.9), keeping it was right for 18. The one
 # wrong was read at 0.96; of the 18, the 7 read under 0.8 (0.41-0.79) added a detail, and the bound leaves the other
 # 11 (push-back turns and details, 0.84-0.97) as "depends". Measured on the installed model: dev writer rounds +7 of
 # 1,435 at 0.8 (+15 with no bound); the unseen rounds 10-12 +1 of 2,977 (-6 with no bound: general questions after a
@@ -108,8 +103,7 @@ class LearnedDecider:
             best = self._settled_earlier(query, trace) or best
         label: Recommendation = best  # type: ignore[assignment]
         both = label == "none" and asks_about_both(query.text)
-        items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both,
-                             sure=confidence >= SURE_FACT)
+        items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both)
         if not items:
             trace.append("no passage supports it")
             return Decision("none", True, uncovered=asked_topics(query.text), confidence=confidence, trace=trace)
