@@ -157,7 +157,8 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     Whether the documents cover a question is the decider's call (its "abstain" class), not word overlap: an
     unsure factual reading used to need half the question's words in its best spans, and that check refused
     only answerable questions (27 of 27 times on the writer rounds and eval-format sets, 2026-12-04): other
-    languages, shorthand ("v2v or t2v"), "what would you say the older one is best at?".
+    languages, shorthand ("v2v or t2v"), "what would you say the older one is best at?". (On round 5, with
+    the decider then installed, it had also caught 4 uncovered questions; with today's, it caught none.)
     """
     terms = content_terms(question)
     ranks = {p.chunk_id: i for i, p in enumerate(retrieved)}
