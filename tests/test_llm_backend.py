@@ -8,12 +8,9 @@ import pytest
 
 from assistant.errors import GeneratorError
 from assistant.generators import make_generator
-from assistant.generators.openai import (
-    REMOVED_QUOTE,
-    AnswerStreamDecoder,
-    OpenAIGenerator,
-    parse_reply,
-)
+from assistant.generators.llm_reply import AnswerStreamDecoder, parse_reply
+from assistant.generators.openai import OpenAIGenerator
+from assistant.generators.quote_guard import REMOVED_QUOTE
 from assistant.prompts import DATA_RULE
 from assistant.schema import Decision, Draft, Passage, Support
 from assistant.settings import Settings, SettingsError, load_settings
