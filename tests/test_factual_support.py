@@ -11,7 +11,7 @@ import pytest
 from assistant.deciders.learned import LearnedDecider
 from assistant.deciders.support import SpanIndex
 from tests.test_pipeline_unit import corpus_passages
-from tests.test_settled_followups import ENCODER, ScriptedModel, _turn
+from tests.test_settled_followups import ENCODER, ScriptedModel, turn
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +25,12 @@ def spans() -> SpanIndex:
     "Was behält Ray 3.2 vom Originalclip? motion?",  # nor are another language's
 ])
 def test_an_unsure_factual_reading_is_answered_from_the_nearest_spans(spans: SpanIndex, question: str) -> None:
-    decision = LearnedDecider(ScriptedModel({2: ("none", 0.6)}), spans).decide(_turn(2, question), [], [])
+    decision = LearnedDecider(ScriptedModel({2: ("none", 0.6)}), spans).decide(turn(2, question), [], [])
     assert (decision.label, decision.abstain) == ("none", False), decision.trace
     assert decision.support and all(s.stance == "ray-3.2" for s in decision.support)  # the side it names
 
 
 def test_a_factual_reading_no_span_is_near_is_declined(spans: SpanIndex) -> None:
-    query = _turn(2, "how many moons does jupiter have?")
+    query = turn(2, "how many moons does jupiter have?")
     decision = LearnedDecider(ScriptedModel({2: ("none", 0.99)}), spans).decide(query, [], [])
     assert decision.abstain and not decision.support and "no passage supports it" in decision.trace

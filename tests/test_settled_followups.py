@@ -32,7 +32,10 @@ class ScriptedModel:
         return probs
 
 
-def _turn(number: int, text: str, earlier: Query | None = None, calls: list[int] | None = None) -> Query:
+def turn(number: int, text: str, earlier: Query | None = None, calls: list[int] | None = None) -> Query:
+    """Turn `number` as the decider gets it: its states carry the number (`ScriptedModel` reads it), and asking
+    for the turn before is recorded in `calls`."""
+
     def encode_earlier() -> Query | None:
         if calls is not None:
             calls.append(number)
@@ -51,8 +54,8 @@ def spans() -> SpanIndex:
 def _decide(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str, float] | None,
             calls: list[int] | None = None) -> tuple[str, bool, list[str]]:
     model = ScriptedModel({1: before or ("depends", 0.5), 2: follow_up})
-    earlier = _turn(1, "Nothing is filmed yet, we only have an idea for a teaser. Which one?") if before else None
-    query = _turn(2, "it's for our newsletter, mostly parents", earlier, calls)
+    earlier = turn(1, "Nothing is filmed yet, we only have an idea for a teaser. Which one?") if before else None
+    query = turn(2, "it's for our newsletter, mostly parents", earlier, calls)
     decision = LearnedDecider(model, spans).decide(query, [], [])  # type: ignore[arg-type]
     return decision.label, bool(decision.support), decision.trace
 
