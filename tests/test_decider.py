@@ -253,9 +253,10 @@ def test_a_sequence_quotes_the_documents_workflow_in_its_order(bot: Assistant, q
 ])
 def test_a_bare_version_number_names_its_model(bot: Assistant, question: str, columns: list[tuple[str, str]]) -> None:
     # People write "3.2" for Ray 3.2; a lone "3" is a model only beside it ("3 vs 3.2"), never in "3 clips".
+    # (A cell may come with the prose sentence that says it at length: only the table's cells are compared.)
     answer = bot.ask(question)
     assert answer.recommendation == "none" and not answer.abstained, answer.decision_trace
-    assert [(c.row, c.column) for c in answer.citations] == columns
+    assert [(c.row, c.column) for c in answer.citations if c.row] == columns
 
 
 @pytest.mark.parametrize("question, label", [

@@ -1,19 +1,24 @@
-"""Which table row a factual question asks about (assistant/deciders/rows.py): learnt from written examples,
-checked on examples it did not see, and seen end to end in the quotes an answer shows."""
+"""Which table row a factual question asks about (assistant/deciders/rows.py): a classifier learnt from written
+examples, checked on examples it did not see, and seen end to end in the quotes an answer shows."""
 
 from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.deciders.rows import OTHER, RowFinder, RowQuestion, load_row_questions
-from tests.conftest import TABLE_ROWS
-
-
-def _unit(*values: float) -> np.ndarray:
-    v = np.array(values, dtype=np.float32)
-    return v / np.linalg.norm(v)
+from assistant.chain import State
+from assistant.deciders.learned import LearnedDecider, current_decider_dir
+from assistant.deciders.rows import OTHER, ROW_MODEL, load_row_questions, row_classes
+from assistant.deciders.support import IndexedSpan, SpanIndex, pick_support
+from assistant.errors import IndexMissingError
+from assistant.settings import Settings
+from tests.conftest import TABLE_ROWS, make_settings
 
 
 def test_the_examples_cover_every_row_and_questions_outside_the_table() -> None:
@@ -22,38 +27,35 @@ def test_the_examples_cover_every_row_and_questions_outside_the_table() -> None:
     assert min(counts.values()) >= 30, counts
     assert {q.row for q in questions} == set(counts)
     assert len({q.text.lower() for q in questions}) == len(questions), "a question is written twice"
+    assert row_classes(questions) == [*sorted(TABLE_ROWS), OTHER]
 
 
-def test_a_question_nearest_the_other_examples_asks_about_no_row() -> None:
-    questions = [RowQuestion("a", "Continuity"), RowQuestion("b", "Continuity"), RowQuestion("c", OTHER)]
-    vectors = np.stack([_unit(1, 0), _unit(0.9, 0.1), _unit(0, 1)])
-    finder = RowFinder(questions, vectors, ["Continuity", "Control style"])
-    assert finder.asked(_unit(0.1, 1)) == {}
-    (row, margin), = finder.asked(_unit(1, 0.05)).items()
-    assert row == "Continuity" and margin > 0
+def test_held_out_examples_find_their_row_far_more_often_than_the_row_names_do(ingested_settings: Settings,
+                                                                                bot: Assistant) -> None:
+    # Trained on half the examples (a fixed split by hash), the classifier finds the rows of the other half; the
+    # written data must teach what the row names alone cannot. Measured: 171 of 181, the names 106; the nearest-
+    # examples vote it replaced found 0.80 in 5-fold cross-validation, under this bound.
+    from ingest.decider import train
+    from ingest.decider.build import states_encoder
+    from ingest.decider.rows import row_config
 
-
-def test_examples_of_a_row_the_table_does_not_have_count_as_outside_it() -> None:
-    questions = [RowQuestion("a", "Price"), RowQuestion("b", "Continuity")]
-    finder = RowFinder(questions, np.stack([_unit(1, 0), _unit(0, 1)]), ["Continuity", "Control style"])
-    assert finder.asked(_unit(1, 0.1)) == {}  # nearest a "Price" example: not a row of this table
-
-
-def test_held_out_examples_find_their_row_far_more_often_than_the_row_names_do(bot: Assistant) -> None:
-    # Each example's row is predicted from all the others (leave one out): the written data must teach what
-    # the names alone cannot (measured: 0.81 against 0.55 on the questions that ask about a row).
     questions = load_row_questions()
-    vectors = bot.pipeline.encoder.embed([q.text for q in questions])
+    half = [int(hashlib.sha256(q.text.encode()).hexdigest(), 16) % 2 for q in questions]
+    learn = [q for q, h in zip(questions, half, strict=True) if h == 0]
+    held = [q for q, h in zip(questions, half, strict=True) if h == 1 and q.row != OTHER]
+    encoder = states_encoder(ingested_settings, ingested_settings.encoder)
+    classes = row_classes(questions)
+    base = train.load_encoder(Path(ingested_settings.embedding_model_path()))
+    config = row_config(train.TrainConfig(states=ingested_settings.encoder))
+    top = train.fit(train.onnx_states(encoder, [(q.text, "") for q in learn]), [q.row for q in learn], base, config,
+                    classes=classes)
+    probs = train.predict(top, train.onnx_states(encoder, [(q.text, "") for q in held]))
+    found = sum(classes[int(i)] == q.row for i, q in zip(probs.argmax(1), held, strict=True))
     names = bot.pipeline.encoder.embed(TABLE_ROWS)
-    on_rows = [i for i, q in enumerate(questions) if q.row != OTHER]
-    hits = 0
-    for i in on_rows:
-        rest = [j for j in range(len(questions)) if j != i]
-        finder = RowFinder([questions[j] for j in rest], vectors[rest], TABLE_ROWS)
-        hits += next(iter(finder.asked(vectors[i])), OTHER) == questions[i].row
-    by_names = sum(TABLE_ROWS[int(np.argmax(names @ vectors[i]))] == questions[i].row for i in on_rows)
-    assert hits / len(on_rows) >= 0.75
-    assert hits - by_names >= 0.15 * len(on_rows), (hits, by_names, len(on_rows))
+    vectors = bot.pipeline.encoder.embed([q.text for q in held])
+    by_names = sum(TABLE_ROWS[int(np.argmax(names @ v))] == q.row for v, q in zip(vectors, held, strict=True))
+    assert found >= 0.85 * len(held), (found, len(held))
+    assert found - by_names >= 0.25 * len(held), (found, by_names, len(held))
 
 
 @pytest.mark.parametrize("question, cell", [
@@ -66,3 +68,57 @@ def test_a_factual_question_in_everyday_words_quotes_the_row_it_asks_about(bot: 
     answer = bot.ask(question)
     assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
     assert cell in [(c.row, c.column) for c in answer.citations], answer.citations
+
+
+def _factual_quotes(bot: Assistant, question: str) -> list[IndexedSpan]:
+    """What a factual answer to `question` quotes, whatever the decider makes of it: the row it asks about, by
+    the trained row classifier, and the spans `pick_support` picks with it."""
+    pipeline = bot.pipeline
+    state = pipeline.run(State(question, []), steps=("condense", "retrieve"))
+    assert state.query is not None and isinstance(pipeline.decider, LearnedDecider)
+    row = pipeline.decider.model.rows.asked(state.query.states)
+    return pick_support("none", pipeline.spans, state.query.embedding, state.query.text, state.passages, row=row)
+
+
+@pytest.mark.parametrize("question, row", [
+    ("is Ray 3.2 basically a v2v tool?", "Core strength"),
+    ("Which knobs does Ray 3.2 give me for steering?", "Control style"),
+])
+def test_the_row_asked_about_is_found_in_words_no_cell_uses(bot: Assistant, question: str,
+                                                                         row: str) -> None:
+    # "v2v" and "knobs" are no words of the table, and the question names the model whose cell it wants.
+    quoted = _factual_quotes(bot, question)
+    assert quoted and (quoted[0].passage.heading, quoted[0].span.stance) == (row, "ray-3.2"), quoted
+
+
+def test_a_cell_is_quoted_with_the_sentence_that_says_it_at_length(bot: Assistant) -> None:
+    # "Keyframes, adherence, locks" alone does not say which adherence; the FAQ's sentence names both kinds.
+    quotes = [i.span.text for i in _factual_quotes(bot, "what can I tweak in ray 3.2")]
+    assert quotes[0] == "Keyframes, adherence, locks", quotes
+    assert any("Motion adherence, Structure adherence" in q for q in quotes[1:]), quotes
+
+
+def test_only_a_sentence_that_restates_a_cell_elaborates_it(bot: Assistant) -> None:
+    spans: SpanIndex = bot.pipeline.spans
+    told = {(i.passage.heading, i.span.stance): spans.elaborations[id(i)].span.text
+            for i in spans.items if id(i) in spans.elaborations}
+    assert "Motion adherence, Structure adherence" in told[("Control style", "ray-3.2")]
+    assert "timing, camera motion, actor performance" in told[("Continuity", "ray-3.2")]
+    # "Video-to-video transformation" shares one content word with any sentence: none restates it.
+    assert ("Core strength", "ray-3.2") not in told
+    for (heading, stance), sentence in told.items():  # a sentence of the cell's own model, never the other's
+        assert stance in ("ray-3.2", "ray-3") and sentence != heading
+
+
+def test_a_decider_folder_without_its_row_classifier_asks_for_ingest(ingested_dir: Path, tmp_path: Path) -> None:
+    shared = make_settings(ingested_dir).model_dir
+    copy = tmp_path / "models"
+    copy.mkdir()
+    for entry in shared.iterdir():  # the same encoder export, beside a copy of the decider without rows.int8.onnx
+        if not entry.name.startswith("decider"):
+            (copy / entry.name).symlink_to(entry)
+    shutil.copytree(current_decider_dir(shared, make_settings(ingested_dir).encoder) or tmp_path, copy / "decider-x")
+    (copy / "decider-x" / ROW_MODEL).unlink()
+    (copy / "decider.json").write_text(json.dumps({"dir": "decider-x"}))
+    with pytest.raises(IndexMissingError, match=r"cannot be loaded.*ray-advisor ingest"):
+        Assistant.from_settings(make_settings(ingested_dir, model_dir=copy))

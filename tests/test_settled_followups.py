@@ -19,11 +19,18 @@ from tests.test_pipeline_unit import corpus_passages
 ENCODER = HashingEncoder(dim=64)
 
 
+class NoRow:
+    """A row classifier that finds no table row in any question (the tests here are not about rows)."""
+
+    def asked(self, states: np.ndarray) -> dict[str, float]:
+        return {}
+
+
 class ScriptedModel:
     """Class probabilities by turn: a turn's states carry its number, `readings` says what it reads as."""
 
     def __init__(self, readings: dict[int, tuple[str, float]]) -> None:
-        self.classes, self.readings = list(CLASSES), readings
+        self.classes, self.readings, self.rows = list(CLASSES), readings, NoRow()
 
     def probabilities(self, states: np.ndarray) -> np.ndarray:
         label, sure = self.readings[int(states[0, 0])]

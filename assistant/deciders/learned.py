@@ -16,6 +16,7 @@ import numpy as np
 
 from assistant.deciders import Query
 from assistant.deciders.inputs import CLASSES, SPLIT_LAYER
+from assistant.deciders.rows import RowModel
 from assistant.deciders.support import SpanIndex, asks_about_both, pick_support, to_support
 from assistant.deciders.topics import asked_topics
 from assistant.errors import IndexMissingError
@@ -60,6 +61,7 @@ class DeciderModel:
             self._session = ort.InferenceSession(str(model_dir / TOP_MODEL), options,
                                                  providers=["CPUExecutionProvider"])
             self.speller = load_speller(model_dir)  # trained with it: answering mends questions the same way
+            self.rows = RowModel(model_dir, list(self.meta["row_classes"]))  # trained beside it (`rows.py`)
         except Exception as exc:  # missing, partial or corrupt: the fix is the same
             raise IndexMissingError(f"the decision model in {model_dir} cannot be loaded ({exc}); "
                                     "run `ray-advisor ingest` to train it") from None
@@ -102,8 +104,10 @@ class LearnedDecider:
         if best == "depends" and confidence < UNSURE_DEPENDS:
             best = self._settled_earlier(query, trace) or best
         label: Recommendation = best  # type: ignore[assignment]
-        both = label == "none" and asks_about_both(query.text)
-        items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both)
+        factual = label == "none"  # only a factual answer quotes the table row it asks about
+        both = factual and asks_about_both(query.text)
+        row = self.model.rows.asked(query.states) if factual else {}
+        items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both, row=row)
         if not items:
             trace.append("no passage supports it")
             return Decision("none", True, uncovered=asked_topics(query.text), confidence=confidence, trace=trace)

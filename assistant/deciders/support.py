@@ -1,7 +1,9 @@
 """Pick the verbatim spans that support a decision, from the stances the corpus's spans were given at ingest.
 
 Every span has a stance (the table column, the guide list or the model a sentence names). Spans are
-ranked by meaning (the question's embedding, reused from retrieval) and by shared content words.
+ranked by meaning (the question's embedding, reused from retrieval) and by shared content words; for a
+factual question, the cells of the table row it asks about (`rows.RowModel`) rank higher, and a cell is
+quoted with the sentence that says it at length.
 """
 
 from __future__ import annotations
@@ -11,23 +13,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.deciders.rows import RowFinder, load_row_questions
 from assistant.retrieve import lexical_tokens
 from assistant.schema import Passage, Recommendation, Span, Support
 from assistant.text import models_named
 
 MIN_FACT_SIMILARITY = 0.35  # below this, no span answers a factual question: abstain rather than guess
 FACT_MARGIN = 0.12  # a second quote for a factual answer must be nearly as relevant as the first
-# How much the asked table row's margin (`SpanIndex.asked_attribute`) lifts its cells for a factual question.
-# Chosen on the quote dev set (`ingest/decider/data/quotes/`, never the frozen test set) with rows.NEAREST: the
-# examples' margins are small (0.01-0.2), so they need 8 where the row names' needed 2.
-ROW_WEIGHT = 8.0
+# How much the row a factual question asks about (`RowModel.asked`: its probability) lifts its cells. Chosen on the
+# quote dev set's tune half (`ingest/decider/data/quotes/`, never the frozen test set), 2026-12-05: right quotes of
+# 68 at 0.5 / 1 / 2 / 4: 60 / 61 / 60 / 59 (the row's probability less the runner-up's, at 1: 61, precision lower).
+ROW_WEIGHT = 1.0
+# A table cell is quoted with the prose sentence of its model that says the same at length, when one shares at
+# least this many of the cell's content words. Set from the documents, not from questions: at 3 five of the twelve
+# cells get one, each restating its cell ("Keyframes, adherence, locks" -> "...keyframes, Motion adherence,
+# Structure adherence, and locks..."; "Preserves source duration and motion" -> "...something worth keeping, such as
+# timing, camera motion, actor performance, product placement, or edit duration."); at 2 the next ones pair a cell
+# with a sentence on another subject ("Existing source clip" -> "...when the source take matters: timing...").
+ELABORATION_TERMS = 3
 _GENERIC = frozenset(lexical_tokens(
     "ray luma model models video which what when how does do is are use using choose pick better best "
     "should tell me about explain describe difference between vs versus one good work two both each them"))
 PRESCRIPTIVE = ("guide", "faq")  # passage kinds that tell the reader what to do, not only describe the models
 MODEL_TERMS = frozenset(lexical_tokens("Ray 3, Ray 3.2"))
-_ROW_QUESTIONS = load_row_questions()  # which row written questions ask about (rows.py); read once, at import
 
 
 _SIDE_BY_SIDE = re.compile(r"\b(?:vs\.?|versus)(?!\w)", re.IGNORECASE)
@@ -49,24 +56,19 @@ class SpanIndex:
 
     def __init__(self, passages: list[Passage], vectors: np.ndarray) -> None:
         self.items: list[IndexedSpan] = []
-        row = 0
+        n = 0
         for passage in passages:
             for span in passage.spans:
                 terms = frozenset(content_terms(span.text + " " + span.label))
-                self.items.append(IndexedSpan(span, passage, vectors[row], terms, not _asserts_nothing(span, passage)))
-                row += 1
+                self.items.append(IndexedSpan(span, passage, vectors[n], terms, not _asserts_nothing(span, passage)))
+                n += 1
         self.texts = {normalise_quote(i.span.text): i for i in self.items}
-        # Which table row a factual question asks about, from written examples embedded after the spans (`texts_of`).
-        self.rows = RowFinder(_ROW_QUESTIONS, vectors[row:row + len(_ROW_QUESTIONS)], _row_names(passages))
+        self.elaborations = _elaborations(self.items)
 
     @staticmethod
     def texts_of(passages: list[Passage]) -> list[str]:
         return [f"{s.label}: {s.text}" if s.label and s.label != s.text else s.text
-                for p in passages for s in p.spans] + [q.text for q in _ROW_QUESTIONS]
-
-    def asked_attribute(self, query: np.ndarray) -> dict[str, float]:
-        """The table row a factual question asks about, with how sure that is (a margin); {} for none."""
-        return self.rows.asked(query)
+                for p in passages for s in p.spans]
 
     def stance_of(self, quote: str) -> str | None:
         """The stance of the span a quote was taken from (a quote may be part of a span); none for a question
@@ -82,9 +84,9 @@ class SpanIndex:
         return found.pop() if len(found) == 1 else ("mixed" if found else None)
 
     def ranked(self, query: np.ndarray, question_terms: set[str], retrieved: dict[str, int],
-               stance: str | None = None, attribute: dict[str, float] | None = None) -> list[tuple[float, IndexedSpan]]:
-        """Spans by meaning, shared content words and retrieval rank; with `attribute` (`asked_attribute`), the
-        cells of the table row a factual question asks about rank higher by its margin."""
+               stance: str | None = None, row: dict[str, float] | None = None) -> list[tuple[float, IndexedSpan]]:
+        """Spans by meaning, shared content words and retrieval rank; with `row` (`RowModel.asked`), the cells of
+        the table row a factual question asks about rank higher by how sure that is."""
         out = []
         for item in self.items:
             if stance is not None and item.span.stance != stance:
@@ -93,12 +95,31 @@ class SpanIndex:
                 continue
             score = float(np.dot(query, item.vector))
             score += 0.2 * len(question_terms & item.terms)
-            if attribute and item.passage.kind == "table-row":
-                score += ROW_WEIGHT * attribute.get(item.passage.heading, 0.0)
+            if row and item.passage.kind == "table-row":
+                score += ROW_WEIGHT * row.get(item.passage.heading, 0.0)
             rank = retrieved.get(item.passage.chunk_id)
             score += 0.08 / (1 + rank) if rank is not None else 0.0
             out.append((score, item))
         return sorted(out, key=lambda si: -si[0])
+
+
+def _elaborations(items: list[IndexedSpan]) -> dict[int, IndexedSpan]:
+    """For each table cell, the prose sentence of its model that says the same at length (shares at least
+    `ELABORATION_TERMS` of its content words): "Keyframes, adherence, locks" -> the FAQ's "...keyframes, Motion
+    adherence, Structure adherence, and locks...". Keyed by the cell's id."""
+    out: dict[int, IndexedSpan] = {}
+    prose = [i for i in items if i.passage.kind != "table-row" and i.evidence and len(i.span.text.split()) >= 3]
+    for cell in items:
+        if cell.passage.kind != "table-row" or not cell.evidence or cell.span.text == cell.passage.heading:
+            continue
+        words = content_terms(cell.span.text)
+        shared = [(len(words & content_terms(p.span.text)), float(np.dot(cell.vector, p.vector)), n)
+                  for n, p in enumerate(prose) if p.span.stance == cell.span.stance]
+        if shared:
+            k, _, n = max(shared)
+            if k >= ELABORATION_TERMS:
+                out[id(cell)] = prose[n]
+    return out
 
 
 def _asserts_nothing(span: Span, passage: Passage) -> bool:
@@ -111,10 +132,6 @@ def _asserts_nothing(span: Span, passage: Passage) -> bool:
 
 def normalise_quote(text: str) -> str:
     return " ".join(text.lower().split()).strip(" .")
-
-
-def _row_names(passages: list[Passage]) -> list[str]:
-    return list(dict.fromkeys(p.heading for p in passages if p.kind == "table-row" and p.heading))
 
 
 def content_terms(text: str) -> set[str]:
@@ -151,8 +168,10 @@ def asks_about_both(question: str) -> bool:
 
 
 def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, question: str,
-                 retrieved: list[Passage], both_sides: bool = False) -> list[IndexedSpan]:
+                 retrieved: list[Passage], both_sides: bool = False,
+                 row: dict[str, float] | None = None) -> list[IndexedSpan]:
     """The spans to quote for `label`; none when no span is even near a factual question (`MIN_FACT_SIMILARITY`).
+    `row` is the table row a factual question asks about, if any (`RowModel.asked`).
 
     Whether the documents cover a question is the decider's call (its "abstain" class), not word overlap: an
     unsure factual reading used to need half the question's words in its best spans, and that check refused
@@ -175,11 +194,11 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     # A factual question is ranked by what it asks about, its words without the models' names (they pick the
     # side, by stance): "how is control handled in Ray 3.2 compared with Ray 3?" is the Control style row, not
     # a sentence that names both models and says "control" in passing.
-    subject, attribute = terms - MODEL_TERMS, index.asked_attribute(query)
+    subject, row = terms - MODEL_TERMS, row or {}
     if both_sides:
-        return _paired(index, query, subject, ranks, factual=True, attribute=attribute)
+        return _paired(index, query, subject, ranks, factual=True, row=row)
     named = models_asked(question)  # "what does Ray 3.2 keep?" is answered from Ray 3.2's side
-    ranked = [(score, item) for score, item in index.ranked(query, subject, ranks, attribute=attribute)
+    ranked = [(score, item) for score, item in index.ranked(query, subject, ranks, row=row)
               if _informative(item) and (len(named) != 1 or item.span.stance in named)]
     if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY:
         return []
@@ -187,16 +206,20 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     if not named and ranked[0][1].passage.kind == "table-row":
         # It names neither model ("which one keeps the clip's timing, and what about the other?"): the row's
         # two cells answer it, each with its column, rather than one cell that hides the comparison.
-        row = ranked[0][1].passage.chunk_id
-        return [item for item in index.items if item.passage.chunk_id == row][:2]
-    return _diverse([(score, item) for score, item in ranked if score >= best - FACT_MARGIN], 2)
+        cells = ranked[0][1].passage.chunk_id
+        return [item for item in index.items if item.passage.chunk_id == cells][:2]
+    chosen = _diverse([(score, item) for score, item in ranked if score >= best - FACT_MARGIN], 2)
+    # The cell of the row asked about, with the sentence that says it at length, when the documents have one: "what
+    # control tools does 3.2 give you?" is answered by "Keyframes, adherence, locks" and the FAQ's full list.
+    at_length = index.elaborations.get(id(chosen[0])) if chosen and row.get(chosen[0].passage.heading) else None
+    return [chosen[0], at_length] if at_length is not None else chosen
 
 
 def _paired(index: SpanIndex, query: np.ndarray, terms: set[str], ranks: dict[str, int],
-            factual: bool, attribute: dict[str, float] | None = None) -> list[IndexedSpan]:
+            factual: bool, row: dict[str, float] | None = None) -> list[IndexedSpan]:
     """One span for each model, best from the same passage: a row, or a sentence that states both conditions."""
-    best_32 = [si for si in index.ranked(query, terms, ranks, "ray-3.2", attribute) if _informative(si[1])]
-    best_3 = [si for si in index.ranked(query, terms, ranks, "ray-3", attribute) if _informative(si[1])]
+    best_32 = [si for si in index.ranked(query, terms, ranks, "ray-3.2", row) if _informative(si[1])]
+    best_3 = [si for si in index.ranked(query, terms, ranks, "ray-3", row) if _informative(si[1])]
     if not best_32 or not best_3 or (factual and max(best_32[0][0], best_3[0][0]) < MIN_FACT_SIMILARITY):
         return []
     pairs = [(a[0] + b[0], a[1], b[1]) for a in best_32[:12] for b in best_3[:12]

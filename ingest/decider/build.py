@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.deciders.inputs import CLASSES
 from assistant.deciders.learned import META, POINTER, TOP_MODEL, TOP_MODEL_FP32, read_pointer
+from assistant.deciders.rows import ROW_MODEL, ROW_QUESTIONS
 from assistant.settings import Settings
 from assistant.spelling import save_speller
 from ingest.decider.data import DATA_DIR, data_digest, load_examples
@@ -31,8 +32,9 @@ if TYPE_CHECKING:
 
 # Bump when the training code changes what it produces (4: states from the ONNX encoder; 5: mended
 # spelling, with the speller's vocabulary saved beside the model; 6: slipped copies of 15% of the examples,
-# not 30%, and names inside a sentence left unmended; 7: an injected sentence keeps the question it asks).
-RECIPE_VERSION = 7
+# not 30%, and names inside a sentence left unmended; 7: an injected sentence keeps the question it asks;
+# 8: the row classifier is trained beside it).
+RECIPE_VERSION = 8
 
 
 def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR) -> str:
@@ -40,6 +42,7 @@ def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR) 
     # current index's words again (`Speller.with_documents`), so a changed document costs no retraining.
     h = hashlib.sha256()
     h.update(data_digest(data_dir).encode())
+    h.update(data_digest(ROW_QUESTIONS).encode())
     h.update(json.dumps({**asdict(config), "recipe": RECIPE_VERSION, "classes": CLASSES}, sort_keys=True).encode())
     for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
         path = base_model / name
@@ -56,7 +59,7 @@ def ensure_decider(settings: Settings, progress: Progress | None = None,
     base = Path(settings.embedding_model_path())
     key = model_key(base, config)
     target = settings.model_dir / f"decider-{key}"
-    if (target / META).exists() and (target / TOP_MODEL).exists():
+    if all((target / name).exists() for name in (META, TOP_MODEL, ROW_MODEL)):
         _point_at(settings.model_dir, target, config.states)
         return target, False
     settings.model_dir.mkdir(parents=True, exist_ok=True)
@@ -81,6 +84,7 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
                 documents: list[str], progress: Progress | None) -> None:
     from ingest.decider import train
     from ingest.decider.export import export_top
+    from ingest.decider.rows import train_rows
 
     started = time.perf_counter()
     written = load_examples()
@@ -99,6 +103,8 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
     lap("fit")
     export_top(top, out / TOP_MODEL_FP32, int(encoder.config.hidden_size), int8_file=out / TOP_MODEL)
     lap("export")
+    rows = train_rows(out, encoder, states_from, speller, config, progress)
+    lap("rows")
     meta: dict[str, Any] = {
         "key": key, "classes": list(CLASSES), "split": config.split, "max_length": config.max_length,
         "states": config.states,
@@ -107,6 +113,7 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
         # Read off each example's latest pass, not by predicting all rows again (a third of an epoch's time).
         "train_accuracy": round(float(top.train_accuracy), 4),
         "rows_by_epoch": list(top.rows_by_epoch),  # fewer than all when settled examples are skipped
+        **rows,
         "seconds": round(time.perf_counter() - started, 1),
         "seconds_by_stage": {stage: round(seconds, 1) for stage, seconds in stages.items()},
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

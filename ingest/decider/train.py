@@ -175,7 +175,7 @@ def _split_session(encoder: OnnxEncoder) -> Any:
                                 providers=["CPUExecutionProvider"])
 
 
-def _top_module(encoder: Any, split: int) -> Any:
+def _top_module(encoder: Any, split: int, classes: int) -> Any:
     torch = _torch()
 
     class Top(torch.nn.Module):  # type: ignore[misc, name-defined]
@@ -185,7 +185,7 @@ def _top_module(encoder: Any, split: int) -> Any:
             super().__init__()
             self.layers = torch.nn.ModuleList(copy.deepcopy(layer) for layer in encoder.encoder.layer[split:])
             self.dropout = torch.nn.Dropout(0.1)
-            self.head = torch.nn.Linear(int(encoder.config.hidden_size), len(CLASSES))
+            self.head = torch.nn.Linear(int(encoder.config.hidden_size), classes)
 
         def forward(self, hidden: Any, mask: Any) -> Any:
             weights = mask.unsqueeze(-1).to(hidden.dtype)
@@ -221,7 +221,8 @@ def _length_batches(states: Sequence[Any], size: int, rng: random.Random) -> lis
 
 
 def fit(states: Sequence[Any], targets: Sequence[str], encoder: Any, config: TrainConfig,
-        progress: Progress | None = None) -> Any:
+        progress: Progress | None = None, classes: Sequence[str] = CLASSES) -> Any:
+    """The fine-tuned top for `classes` (the decider's, unless given: the row model has its own)."""
     torch = _torch()
     random.seed(config.seed)
     np.random.seed(config.seed)
@@ -230,7 +231,7 @@ def fit(states: Sequence[Any], targets: Sequence[str], encoder: Any, config: Tra
     # Deterministic mode also fills every new tensor with NaN, to expose reads of uninitialised memory; fitting
     # reads none (the weights are byte-identical without it), and the fills took about 2% of each step.
     torch.utils.deterministic.fill_uninitialized_memory = False
-    top = _top_module(encoder, config.split)
+    top = _top_module(encoder, config.split, len(classes))
     for layer in list(top.layers)[:config.frozen_ffn]:
         layer.intermediate.requires_grad_(False)
         layer.output.dense.requires_grad_(False)
@@ -248,7 +249,7 @@ def fit(states: Sequence[Any], targets: Sequence[str], encoder: Any, config: Tra
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda _: min((clock[0] + 1) / warmup, max(0.0, (total - clock[0]) / max(1, total - warmup))))
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    y = torch.tensor([CLASSES.index(t) for t in targets], dtype=torch.long)
+    y = torch.tensor([list(classes).index(t) for t in targets], dtype=torch.long)
     rng = random.Random(config.seed)
     sure = [0.0] * len(states)  # each example's probability of its own class at its latest pass
     right = [False] * len(states)  # and whether that pass was right (read from the logits each step computes)
@@ -297,4 +298,4 @@ def predict(top: Any, states: Sequence[Any], batch_size: int = 64) -> np.ndarray
             rows = list(range(start, min(start + batch_size, len(states))))
             hidden, mask = _pad(states, rows)
             out.append(torch.softmax(top(hidden, mask), dim=-1).numpy())
-    return np.concatenate(out) if out else np.zeros((0, len(CLASSES)))
+    return np.concatenate(out) if out else np.zeros((0, int(top.head.out_features)))
