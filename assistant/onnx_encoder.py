@@ -153,7 +153,7 @@ def cached_embed(encoder: OnnxEncoder, texts: list[str]) -> np.ndarray:
     if not texts:
         return np.zeros((0, encoder.dim), dtype=np.float32)
     stat = encoder.model_file.stat()
-    digest = hashlib.sha256(f"{encoder.model_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest = hashlib.sha256(f"{encoder.model_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:alone".encode())
     for text in texts:
         digest.update(text.encode("utf-8") + b"\0")
     cache = encoder.model_file.parent / "cache" / f"spans-{digest.hexdigest()[:24]}.npy"
@@ -163,7 +163,10 @@ def cached_embed(encoder: OnnxEncoder, texts: list[str]) -> np.ndarray:
             return np.asarray(vectors, dtype=np.float32)
     except (OSError, ValueError):
         pass
-    vectors = encoder.embed(texts)
+    # One text a run, unpadded, as a question is encoded: the int8 export scales each run's activations by
+    # that run's range, so a text embedded in a batch gets a vector that depends on its batch-mates (cosine
+    # 0.98-0.99 to its own), and adding a document would move every span's similarity to every question.
+    vectors = np.concatenate([encoder.embed([text]) for text in texts])
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_name(f".{cache.stem}.{os.getpid()}.{threading.get_ident()}.npy")

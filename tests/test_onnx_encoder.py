@@ -111,6 +111,21 @@ def test_one_encoder_is_safe_to_share_between_threads(files: OnnxFiles) -> None:
         assert np.array_equal(a, b)
 
 
+def test_a_spans_vector_is_the_one_its_text_gets_as_a_question(files: OnnxFiles, tmp_path: Path) -> None:
+    """Span vectors do not depend on what else is embedded with them (int8 scales each run's activations by
+    that run's range): adding a document must not move the other spans' similarity to a question."""
+    from assistant.onnx_encoder import cached_embed
+
+    shutil.copy(files.int8, tmp_path / files.int8.name)  # its own cache folder, beside a copy of the export
+    encoder = OnnxEncoder(tmp_path / files.int8.name, files.tokenizer)
+    spans = corpus_lines()[:12]
+    few = cached_embed(encoder, spans)
+    more = cached_embed(encoder, [*spans, *corpus_lines()[12:60]])
+    assert np.array_equal(few, more[:12])
+    assert np.array_equal(few[3], encoder.encode_pair(spans[3], "")[0])
+    assert np.array_equal(few, cached_embed(encoder, spans))  # read back from its cache
+
+
 @pytest.mark.parametrize("variant", ["int8", "fp32"])
 def test_training_states_are_answerings_bit_for_bit(files: OnnxFiles, variant: str) -> None:
     """The decider learns from the split-layer states answering will compute: the trainer's faster path (a cut
