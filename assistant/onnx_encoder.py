@@ -145,10 +145,11 @@ class OnnxEncoder:
 
 
 def cached_embed(encoder: OnnxEncoder, texts: list[str]) -> np.ndarray:
-    """`encoder.embed(texts)`, kept beside the export under a hash of the model file and the exact texts.
+    """Each text's vector as `encoder.embed([text])` gives it alone, kept beside the export under a hash of the
+    model file and the exact texts.
 
-    The span index embeds a few hundred spans at every start (seconds); an unchanged index then reads them
-    back in a millisecond. A read-only model folder only costs the cache.
+    The span index embeds its spans at every start (about 60 texts: a fraction of a second, one run each); an
+    unchanged index then reads them back in a millisecond. A read-only model folder only costs the cache.
     """
     if not texts:
         return np.zeros((0, encoder.dim), dtype=np.float32)
