@@ -9,7 +9,7 @@ states the encoder computed once for retrieval, and only for a factual answer.
 
 It replaced a nearest-examples vote over sentence vectors (five nearest of each label): on the same examples,
 5-fold cross-validated, the vote found the row of 306 of the 380 questions that ask about one, the classifier
-358-362 (2026-12-05).
+358-362 (2026-12-04).
 """
 
 from __future__ import annotations

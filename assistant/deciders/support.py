@@ -20,7 +20,7 @@ from assistant.text import models_named
 MIN_FACT_SIMILARITY = 0.35  # below this, no span answers a factual question: abstain rather than guess
 FACT_MARGIN = 0.12  # a second quote for a factual answer must be nearly as relevant as the first
 # How much the row a factual question asks about (`RowModel.asked`: its probability) lifts its cells. Chosen on the
-# quote dev set's tune half (`ingest/decider/data/quotes/`, never the frozen test set), 2026-12-05: right quotes of
+# quote dev set's tune half (`ingest/decider/data/quotes/`, never the frozen test set), 2026-12-04: right quotes of
 # 68 at 0.5 / 1 / 2 / 4: 60 / 61 / 60 / 59 (the row's probability less the runner-up's, at 1: 61, precision lower).
 ROW_WEIGHT = 1.0
 # A table cell is quoted with the prose sentence of its model that says the same at length, when one shares at

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def row_config(config: TrainConfig) -> TrainConfig:
     """The decider's recipe (seed, precision, states) with the row model's length and batch. Chosen by 5-fold
-    cross-validation on the examples (rows found of the 380 that ask about one, 2026-12-05): 4 / 6 / 8 epochs
+    cross-validation on the examples (rows found of the 380 that ask about one, 2026-12-04): 4 / 6 / 8 epochs
     at 3e-4 358 / 358 / 362; 6 at 2e-4 / 5e-4 355 / 361."""
     return replace(config, epochs=8, lr=3e-4, batch_size=16, settle_from=0)
 
