@@ -72,7 +72,7 @@ def ingest(
 
             def training(stage: str, done: int, total: int) -> None:
                 if stage not in stages:  # first time: say what happens and how long it takes
-                    label = f"decider: {stage} (first ingest only; 7-14 min on 2 cores)"
+                    label = f"decider: {stage} (first ingest only; 3-12 min on 2 cores)"
                     stages[stage] = bar.add_task(label, total=total)
                 bar.update(stages[stage], completed=done, total=total)
 
