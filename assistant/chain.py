@@ -88,20 +88,22 @@ class Pipeline:
         t0 = time.perf_counter()
         c = state.condensed
         assert c is not None
-        query = self._encoded(c.question, state.history, earlier=lambda: self._earlier(state.history))
+        query = self._encoded(c.question, state.history, earlier=lambda: self._earlier(state.history),
+                              alone=lambda: self._encoded(c.question, []))
         state.query = query
         state.passages = self.retriever.retrieve(c.standalone or state.question, embedding=query.embedding).passages
         return _timed("retrieve", state, t0)
 
     def _encoded(self, question: str, history: list[dict[str, str]],
-                 earlier: Callable[[], Query | None] | None = None) -> Query:
+                 earlier: Callable[[], Query | None] | None = None,
+                 alone: Callable[[], Query] | None = None) -> Query:
         """One encoder pass over a question and the turns before it: the vector and the decider's states."""
         context = self.speller.mend(context_of(history))
         vector, states = self.encoder.encode_pair(question, context)
         if states is None:
             raise IndexMissingError("the question encoder was exported without the decider's layer: "
                                     "run `ray-advisor ingest`")
-        return Query(question, context, vector, states, earlier)
+        return Query(question, context, vector, states, earlier, alone if context else None)
 
     def _earlier(self, history: list[dict[str, str]]) -> Query | None:
         """The last user turn of `history`, encoded as it was when asked (its own earlier turns as context)."""

@@ -122,3 +122,20 @@ def test_a_decider_folder_without_its_row_classifier_asks_for_ingest(ingested_di
     (copy / "decider.json").write_text(json.dumps({"dir": "decider-x"}))
     with pytest.raises(IndexMissingError, match=r"cannot be loaded.*ray-advisor ingest"):
         Assistant.from_settings(make_settings(ingested_dir, model_dir=copy))
+
+
+def test_a_follow_up_asks_about_its_own_row_or_the_conversations(bot: Assistant) -> None:
+    # Read alone and with the turns before it, the surer reading stands: a new subject ("and the continuity?")
+    # is its own row; a detail ("which adherence settings exactly?") keeps the conversation's row and model.
+    output = [{"role": "user", "content": "What kind of result do I get out of Ray 3.2?"},
+              {"role": "assistant", "content": "Here is what Luma's documents say: A transformed shot that fits"}]
+    answer = bot.ask("and the continuity?", history=output)
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert ("Continuity", "Ray 3.2") in [(c.row, c.column) for c in answer.citations], answer.citations
+    steering = [{"role": "user", "content": "How do you steer Ray 3.2?"},
+                {"role": "assistant", "content": "Here is what Luma's documents say: Keyframes, adherence, locks"}]
+    answer = bot.ask("which adherence settings exactly?", history=steering)
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    quotes = [c.quote for c in answer.citations]
+    assert [(c.row, c.column) for c in answer.citations if c.row] == [("Control style", "Ray 3.2")], quotes
+    assert any("Motion adherence, Structure adherence" in q for q in quotes), quotes

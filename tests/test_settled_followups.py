@@ -12,6 +12,7 @@ import pytest
 from assistant.deciders import Query
 from assistant.deciders.inputs import CLASSES
 from assistant.deciders.learned import SETTLED, UNSURE_DEPENDS, LearnedDecider
+from assistant.deciders.rows import OTHER
 from assistant.deciders.support import SpanIndex
 from assistant.fakes import HashingEncoder
 from tests.test_pipeline_unit import corpus_passages
@@ -22,7 +23,11 @@ ENCODER = HashingEncoder(dim=64)
 class NoRow:
     """A row classifier that finds no table row in any question (the tests here are not about rows)."""
 
-    def asked(self, states: np.ndarray) -> dict[str, float]:
+    def reading(self, states: np.ndarray) -> tuple[str, float]:
+        return OTHER, 1.0
+
+    @staticmethod
+    def as_row(reading: tuple[str, float]) -> dict[str, float]:
         return {}
 
 

@@ -27,6 +27,9 @@ class Query:
     # The conversation's last user turn as it was asked (with the turns before it), encoded only when called:
     # a follow-up read as "depends" asks whether that turn had already settled the situation. None: no turn.
     earlier: Callable[[], Query | None] | None = None
+    # The message encoded without the turns before it, only when called (None for a first question): a factual
+    # follow-up's own subject ("what about continuity?") comes before the conversation's.
+    alone: Callable[[], Query] | None = None
 
 
 @runtime_checkable

@@ -106,14 +106,25 @@ class LearnedDecider:
         label: Recommendation = best  # type: ignore[assignment]
         factual = label == "none"  # only a factual answer quotes the table row it asks about
         both = factual and asks_about_both(query.text)
-        row = self.model.rows.asked(query.states) if factual else {}
-        items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both, row=row)
+        row = self._asked_row(query) if factual else {}
+        items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both, row=row,
+                             context=query.context)
         if not items:
             trace.append("no passage supports it")
             return Decision("none", True, uncovered=asked_topics(query.text), confidence=confidence, trace=trace)
         # Answered: the decider judged every subject asked covered, so an uncovered word in it was only mentioned
         # ("the set looks cheap", "our music video"), and naming it as unanswered would say the user asked it.
         return Decision(label, False, support=to_support(items), confidence=confidence, trace=trace)
+
+    def _asked_row(self, query: Query) -> dict[str, float]:
+        """The table row a factual question asks about. A follow-up is read twice, with the conversation and
+        alone, and the surer reading stands: "what about continuity?" after a question on output is Continuity
+        by itself, "what kinds of adherence?" after "how is Ray 3.2 steered?" Control style with it."""
+        rows = self.model.rows
+        with_turns = rows.reading(query.states)
+        if query.alone is None:
+            return rows.as_row(with_turns)
+        return rows.as_row(max(with_turns, rows.reading(query.alone().states), key=lambda reading: reading[1]))
 
     def _settled_earlier(self, query: Query, trace: list[str]) -> str | None:
         """The situation the conversation's last user turn settled, if it was sure of one (`SETTLED`)."""

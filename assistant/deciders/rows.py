@@ -59,9 +59,18 @@ class RowModel:
         self._session = ort.InferenceSession(str(model_dir / ROW_MODEL), options, providers=["CPUExecutionProvider"])
         self.classes = classes
 
-    def asked(self, states: np.ndarray) -> dict[str, float]:
-        """{row: its probability} for the row a question asks about; {} when it asks about none."""
+    def reading(self, states: np.ndarray) -> tuple[str, float]:
+        """The likeliest class (a row, or OTHER) and its probability."""
         hidden = states[None].astype(np.float32)
         (probs,) = self._session.run(None, {"hidden": hidden, "mask": np.ones(hidden.shape[:2], dtype=np.int64)})
         best = int(np.argmax(probs[0]))
-        return {} if self.classes[best] == OTHER else {self.classes[best]: float(probs[0][best])}
+        return self.classes[best], float(probs[0][best])
+
+    @staticmethod
+    def as_row(reading: tuple[str, float]) -> dict[str, float]:
+        """{row: its probability} for the row a question asks about; {} when it asks about none."""
+        label, sure = reading
+        return {} if label == OTHER else {label: sure}
+
+    def asked(self, states: np.ndarray) -> dict[str, float]:
+        return self.as_row(self.reading(states))

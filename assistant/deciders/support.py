@@ -169,9 +169,10 @@ def asks_about_both(question: str) -> bool:
 
 def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, question: str,
                  retrieved: list[Passage], both_sides: bool = False,
-                 row: dict[str, float] | None = None) -> list[IndexedSpan]:
+                 row: dict[str, float] | None = None, context: str = "") -> list[IndexedSpan]:
     """The spans to quote for `label`; none when no span is even near a factual question (`MIN_FACT_SIMILARITY`).
-    `row` is the table row a factual question asks about, if any (`RowModel.asked`).
+    `row` is the table row a factual question asks about, if any (`RowModel.asked`); `context`, the turns before
+    it (`inputs.context_of`): a follow-up that names no model asks about the one its last user turn named.
 
     Whether the documents cover a question is the decider's call (its "abstain" class), not word overlap: an
     unsure factual reading used to need half the question's words in its best spans, and that check refused
@@ -197,7 +198,9 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     subject, row = terms - MODEL_TERMS, row or {}
     if both_sides:
         return _paired(index, query, subject, ranks, factual=True, row=row)
-    named = models_asked(question)  # "what does Ray 3.2 keep?" is answered from Ray 3.2's side
+    # "what does Ray 3.2 keep?" is answered from Ray 3.2's side, and so is "what kinds of adherence?" after "how is
+    # Ray 3.2 steered?"
+    named = models_asked(question) or models_asked(_last_user_turn(context))
     ranked = [(score, item) for score, item in index.ranked(query, subject, ranks, row=row)
               if _informative(item) and (len(named) != 1 or item.span.stance in named)]
     if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY:
@@ -213,6 +216,11 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     # control tools does 3.2 give you?" is answered by "Keyframes, adherence, locks" and the FAQ's full list.
     at_length = index.elaborations.get(id(chosen[0])) if chosen and row.get(chosen[0].passage.heading) else None
     return [chosen[0], at_length] if at_length is not None else chosen
+
+
+def _last_user_turn(context: str) -> str:
+    users = [part[len("user: "):] for part in context.split(" | ") if part.startswith("user: ")]
+    return users[-1] if users else ""
 
 
 def _paired(index: SpanIndex, query: np.ndarray, terms: set[str], ranks: dict[str, int],
