@@ -16,8 +16,9 @@ import numpy as np
 
 from assistant.deciders import Query
 from assistant.deciders.inputs import CLASSES, SPLIT_LAYER
+from assistant.deciders.named import asks_about_both
 from assistant.deciders.rows import RowModel
-from assistant.deciders.support import SpanIndex, asks_about_both, pick_support, to_support
+from assistant.deciders.support import SpanIndex, pick_support, to_support
 from assistant.deciders.topics import asked_topics
 from assistant.errors import IndexMissingError
 from assistant.schema import Decision, Passage, Recommendation

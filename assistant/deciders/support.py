@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.deciders.named import last_user_turn, models_asked
 from assistant.retrieve import lexical_tokens
 from assistant.schema import Passage, Recommendation, Span, Support
-from assistant.text import models_named
 
 MIN_FACT_SIMILARITY = 0.35  # below this, no span answers a factual question: abstain rather than guess
 FACT_MARGIN = 0.12  # a second quote for a factual answer must be nearly as relevant as the first
@@ -38,8 +38,6 @@ MODEL_TERMS = frozenset(lexical_tokens("Ray 3, Ray 3.2"))
 
 
 _SIDE_BY_SIDE = re.compile(r"\b(?:vs\.?|versus)(?!\w)", re.IGNORECASE)
-_BOTH = re.compile(r"\b(?:both|the two|each (?:one|model)|differ\w*|compar\w*|versus|vs\.?|side by side)\b",
-                   re.IGNORECASE)
 
 
 @dataclass
@@ -138,35 +136,6 @@ def content_terms(text: str) -> set[str]:
     return set(lexical_tokens(text)) - _GENERIC
 
 
-_NUMBERS = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
-_PAIRING = frozenset({"vs", "versus", "v", "or", "and"})
-
-
-def models_asked(question: str) -> set[str]:
-    """The models a question names; a bare "3.2" is Ray 3.2 too ("does 3.2 have keyframes?"): no other 3.2
-    is asked about here. A bare "3" is Ray 3 only when paired with a "3.2" ("3 vs 3.2", "3.2 or 3", "3/3.2"),
-    never otherwise ("3.2 for 3 clips")."""
-    named = models_named(question)
-    words = _NUMBERS.findall(question.lower())
-    versions = [i for i, word in enumerate(words) if word == "3.2"]
-    if versions:
-        named.add("ray-3.2")
-        if any(word == "3" and any(_beside(words, i, v) for v in versions) for i, word in enumerate(words)):
-            named.add("ray-3")
-    return named
-
-
-def _beside(words: list[str], i: int, j: int) -> bool:
-    """Words i and j are next to each other ("3/3.2") or joined by one word that pairs them ("3 vs 3.2")."""
-    low, high = sorted((i, j))
-    return high - low == 1 or (high - low == 2 and words[low + 1] in _PAIRING)
-
-
-def asks_about_both(question: str) -> bool:
-    """A factual question that names both models, or the two of them together, is answered from both sides."""
-    return len(models_asked(question)) == 2 or bool(_BOTH.search(question))
-
-
 def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, question: str,
                  retrieved: list[Passage], both_sides: bool = False,
                  row: dict[str, float] | None = None, context: str = "") -> list[IndexedSpan]:
@@ -200,7 +169,7 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
         return _paired(index, query, subject, ranks, factual=True, row=row)
     # "what does Ray 3.2 keep?" is answered from Ray 3.2's side, and so is "what kinds of adherence?" after "how is
     # Ray 3.2 steered?"
-    named = models_asked(question) or models_asked(_last_user_turn(context))
+    named = models_asked(question) or models_asked(last_user_turn(context))
     ranked = [(score, item) for score, item in index.ranked(query, subject, ranks, row=row)
               if _informative(item) and (len(named) != 1 or item.span.stance in named)]
     if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY:
@@ -216,11 +185,6 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     # control tools does 3.2 give you?" is answered by "Keyframes, adherence, locks" and the FAQ's full list.
     at_length = index.elaborations.get(id(chosen[0])) if chosen and row.get(chosen[0].passage.heading) else None
     return [chosen[0], at_length] if at_length is not None else chosen
-
-
-def _last_user_turn(context: str) -> str:
-    users = [part[len("user: "):] for part in context.split(" | ") if part.startswith("user: ")]
-    return users[-1] if users else ""
 
 
 def _paired(index: SpanIndex, query: np.ndarray, terms: set[str], ranks: dict[str, int],

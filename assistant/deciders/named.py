@@ -1,0 +1,44 @@
+"""Which models a question names: by name, by a bare version number, or as the two of them together."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.text import models_named
+
+_BOTH = re.compile(r"\b(?:both|the two|each (?:one|model)|differ\w*|compar\w*|versus|vs\.?|side by side)\b",
+                   re.IGNORECASE)
+
+_NUMBERS = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
+_PAIRING = frozenset({"vs", "versus", "v", "or", "and"})
+
+
+def models_asked(question: str) -> set[str]:
+    """The models a question names; a bare "3.2" is Ray 3.2 too ("does 3.2 have keyframes?"): no other 3.2
+    is asked about here. A bare "3" is Ray 3 only when paired with a "3.2" ("3 vs 3.2", "3.2 or 3", "3/3.2"),
+    never otherwise ("3.2 for 3 clips")."""
+    named = models_named(question)
+    words = _NUMBERS.findall(question.lower())
+    versions = [i for i, word in enumerate(words) if word == "3.2"]
+    if versions:
+        named.add("ray-3.2")
+        if any(word == "3" and any(_beside(words, i, v) for v in versions) for i, word in enumerate(words)):
+            named.add("ray-3")
+    return named
+
+
+def _beside(words: list[str], i: int, j: int) -> bool:
+    """Words i and j are next to each other ("3/3.2") or joined by one word that pairs them ("3 vs 3.2")."""
+    low, high = sorted((i, j))
+    return high - low == 1 or (high - low == 2 and words[low + 1] in _PAIRING)
+
+
+def asks_about_both(question: str) -> bool:
+    """A factual question that names both models, or the two of them together, is answered from both sides."""
+    return len(models_asked(question)) == 2 or bool(_BOTH.search(question))
+
+
+def last_user_turn(context: str) -> str:
+    """The last user turn of a decider context (`inputs.context_of`: "user: ... | assistant: ... | user: ...")."""
+    users = [part[len("user: "):] for part in context.split(" | ") if part.startswith("user: ")]
+    return users[-1] if users else ""
