@@ -42,7 +42,7 @@ def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR) 
     # current index's words again (`Speller.with_documents`), so a changed document costs no retraining.
     h = hashlib.sha256()
     h.update(data_digest(data_dir).encode())
-    h.update(data_digest(ROW_QUESTIONS).encode())
+    h.update(data_digest(ROW_QUESTIONS).encode())  # the row classifier is trained into the same folder
     h.update(json.dumps({**asdict(config), "recipe": RECIPE_VERSION, "classes": CLASSES}, sort_keys=True).encode())
     for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
         path = base_model / name

@@ -36,6 +36,7 @@ def train_rows(out: Path, encoder: Any, states_from: OnnxEncoder, speller: Spell
     classes = row_classes(questions)
     texts = [(speller.mend(normalise(q.text)), "") for q in questions]
     states = train.onnx_states(states_from, texts, None)
+
     def fitting(_: str, done: int, total: int) -> None:  # its own bar, not the decider's finished one
         if progress:
             progress("table rows", done, total)
