@@ -19,6 +19,7 @@ from assistant.deciders.inputs import CLASSES, SPLIT_LAYER
 from assistant.deciders.named import asks_about_both
 from assistant.deciders.rows import RowModel
 from assistant.deciders.support import SpanIndex, pick_support, to_support
+from assistant.deciders.top import ExportedTop
 from assistant.deciders.topics import asked_topics
 from assistant.errors import IndexMissingError
 from assistant.schema import Decision, Passage, Recommendation
@@ -54,13 +55,7 @@ class DeciderModel:
     def __init__(self, model_dir: Path, encoder: str = "fp32") -> None:
         try:
             self.meta: dict[str, Any] = json.loads((model_dir / META).read_text(encoding="utf-8"))
-            import onnxruntime as ort
-
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = 1  # a few small matrices: threads cost more than they save
-            options.inter_op_num_threads = 1
-            self._session = ort.InferenceSession(str(model_dir / TOP_MODEL), options,
-                                                 providers=["CPUExecutionProvider"])
+            self._top = ExportedTop(model_dir / TOP_MODEL)
             self.speller = load_speller(model_dir)  # trained with it: answering mends questions the same way
             self.rows = RowModel(model_dir, list(self.meta["row_classes"]))  # trained beside it (`rows.py`)
         except Exception as exc:  # missing, partial or corrupt: the fix is the same
@@ -79,11 +74,7 @@ class DeciderModel:
                                     "ingest` to train one for it (3-12 minutes on 2 cores, once)")
 
     def probabilities(self, states: np.ndarray) -> np.ndarray:
-        hidden = states[None].astype(np.float32)
-        mask = np.ones(hidden.shape[:2], dtype=np.int64)
-        # InferenceSession.run is thread-safe: a worker's threads may run the decider side by side.
-        (probs,) = self._session.run(None, {"hidden": hidden, "mask": mask})
-        return np.asarray(probs[0], dtype=np.float64)
+        return self._top.probabilities(states)
 
 
 class LearnedDecider:

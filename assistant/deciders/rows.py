@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.deciders.top import ExportedTop
+
 ROW_QUESTIONS = Path(__file__).with_name("row_questions")
 OTHER = "other"  # answered outside the table
 ROW_MODEL = "rows.int8.onnx"  # in the decider's folder, trained with it
@@ -51,20 +53,14 @@ class RowModel:
     """The exported row classifier: split-layer states -> {row: probability} for the row asked about."""
 
     def __init__(self, model_dir: Path, classes: list[str]) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(model_dir / ROW_MODEL), options, providers=["CPUExecutionProvider"])
+        self._top = ExportedTop(model_dir / ROW_MODEL)
         self.classes = classes
 
     def reading(self, states: np.ndarray) -> tuple[str, float]:
         """The likeliest class (a row, or OTHER) and its probability."""
-        hidden = states[None].astype(np.float32)
-        (probs,) = self._session.run(None, {"hidden": hidden, "mask": np.ones(hidden.shape[:2], dtype=np.int64)})
-        best = int(np.argmax(probs[0]))
-        return self.classes[best], float(probs[0][best])
+        probs = self._top.probabilities(states)
+        best = int(np.argmax(probs))
+        return self.classes[best], float(probs[best])
 
     @staticmethod
     def as_row(reading: tuple[str, float]) -> dict[str, float]:
