@@ -10,14 +10,12 @@ import pytest
 
 from assistant.deciders.learned import LearnedDecider
 from assistant.deciders.support import SpanIndex
-from tests.test_pipeline_unit import corpus_passages
-from tests.test_settled_followups import ENCODER, ScriptedModel, turn
+from tests.test_settled_followups import ScriptedModel, corpus_spans, turn
 
 
 @pytest.fixture(scope="module")
 def spans() -> SpanIndex:
-    passages = corpus_passages()
-    return SpanIndex(passages, ENCODER.embed(SpanIndex.texts_of(passages)))
+    return corpus_spans()
 
 
 @pytest.mark.parametrize("question", [

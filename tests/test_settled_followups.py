@@ -6,13 +6,15 @@ the rule in `LearnedDecider`, not what a trained model reads.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
 from assistant.deciders import Query
 from assistant.deciders.inputs import CLASSES
 from assistant.deciders.learned import SETTLED, UNSURE_DEPENDS, LearnedDecider
-from assistant.deciders.rows import OTHER
+from assistant.deciders.rows import OTHER, RowModel
 from assistant.deciders.support import SpanIndex
 from assistant.fakes import HashingEncoder
 from tests.test_pipeline_unit import corpus_passages
@@ -23,12 +25,10 @@ ENCODER = HashingEncoder(dim=64)
 class NoRow:
     """A row classifier that finds no table row in any question (the tests here are not about rows)."""
 
+    as_row = staticmethod(RowModel.as_row)
+
     def reading(self, states: np.ndarray) -> tuple[str, float]:
         return OTHER, 1.0
-
-    @staticmethod
-    def as_row(reading: tuple[str, float]) -> dict[str, float]:
-        return {}
 
 
 class ScriptedModel:
@@ -57,10 +57,17 @@ def turn(number: int, text: str, earlier: Query | None = None, calls: list[int] 
                  earlier=encode_earlier if earlier is not None or calls is not None else None)
 
 
-@pytest.fixture(scope="module")
-def spans() -> SpanIndex:
+@functools.cache
+def corpus_spans() -> SpanIndex:
+    """The real corpus's spans, embedded by the hashing encoder; built once (the tests of
+    `tests/test_factual_support.py` read them too)."""
     passages = corpus_passages()
     return SpanIndex(passages, ENCODER.embed(SpanIndex.texts_of(passages)))
+
+
+@pytest.fixture(scope="module")
+def spans() -> SpanIndex:
+    return corpus_spans()
 
 
 def _decide(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str, float] | None,
