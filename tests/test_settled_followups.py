@@ -1,4 +1,5 @@
-"""A follow-up the learned decider reads as "depends", unsurely, keeps the situation the turn before it settled.
+"""A follow-up the learned decider reads unsurely (as "depends", uncovered or the other model) keeps the situation
+the turn before it settled.
 
 The model is scripted (its probabilities are set per turn), the spans are the real corpus's: what is tested is
 the rule in `LearnedDecider`, not what a trained model reads.
@@ -13,7 +14,7 @@ import pytest
 
 from assistant.deciders import Query
 from assistant.deciders.inputs import CLASSES
-from assistant.deciders.learned import SETTLED, UNSURE_DEPENDS, LearnedDecider
+from assistant.deciders.learned import SETTLED, UNSURE, LearnedDecider
 from assistant.deciders.rows import OTHER, RowModel
 from assistant.deciders.support import SpanIndex
 from assistant.fakes import HashingEncoder
@@ -79,29 +80,36 @@ def _decide(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str, f
     return decision.label, bool(decision.support), decision.trace
 
 
-def test_an_unsure_depends_keeps_the_situation_the_turn_before_settled(spans: SpanIndex) -> None:
-    label, supported, trace = _decide(spans, ("depends", UNSURE_DEPENDS - 0.2), ("ray-3", SETTLED + 0.05))
+@pytest.mark.parametrize("reading", ["depends", "abstain", "ray-3.2"])
+def test_an_unsure_reading_keeps_the_situation_the_turn_before_settled(spans: SpanIndex, reading: str) -> None:
+    label, supported, trace = _decide(spans, (reading, UNSURE - 0.2), ("ray-3", SETTLED + 0.05))
     assert label == "ray-3" and supported  # quoted from Ray 3's side, as any Ray 3 answer is
     assert any("turn before settled it (ray-3" in line for line in trace)
 
 
 @pytest.mark.parametrize(("follow_up", "before"), [
-    (("depends", UNSURE_DEPENDS + 0.1), ("ray-3", 0.99)),  # sure it is a general question: it is one
+    (("depends", UNSURE + 0.1), ("ray-3", 0.99)),  # sure it is a general question: it is one
+    (("abstain", UNSURE + 0.1), ("ray-3", 0.99)),  # sure it asks what the documents do not say ("and the price?")
+    (("ray-3.2", UNSURE + 0.1), ("ray-3", 0.99)),  # sure the situation changed ("turns out we filmed it")
+    (("none", 0.5), ("ray-3", 0.99)),  # a factual question asks something new
+    (("ray-3-then-ray-3.2", 0.5), ("ray-3", 0.99)),  # so does the next step
     (("depends", 0.5), ("ray-3", SETTLED - 0.1)),  # the turn before was not sure either
     (("depends", 0.5), ("depends", 0.99)),  # the turn before left the fact open too
-    (("depends", 0.5), ("none", 0.99)),  # a factual question settles no situation
+    (("abstain", 0.5), ("none", 0.99)),  # a factual question settles no situation
     (("depends", 0.5), None),  # no turn before
 ])
-def test_otherwise_depends_stands(spans: SpanIndex, follow_up: tuple[str, float],
-                                  before: tuple[str, float] | None) -> None:
+def test_otherwise_the_reading_stands(spans: SpanIndex, follow_up: tuple[str, float],
+                                      before: tuple[str, float] | None) -> None:
     label, _, trace = _decide(spans, follow_up, before)
-    assert label == "depends" and not any("turn before" in line for line in trace)
+    assert label == ("none" if follow_up[0] == "abstain" else follow_up[0])
+    assert not any("turn before" in line for line in trace)
 
 
-def test_the_turn_before_is_encoded_only_for_an_unsure_depends(spans: SpanIndex) -> None:
+def test_the_turn_before_is_encoded_only_for_an_unsure_reading_that_may_defer(spans: SpanIndex) -> None:
     calls: list[int] = []
-    _decide(spans, ("ray-3.2", 0.6), ("ray-3", 0.99), calls)
+    _decide(spans, ("ray-3-then-ray-3.2", 0.6), ("ray-3", 0.99), calls)
+    _decide(spans, ("none", 0.6), ("ray-3", 0.99), calls)
     _decide(spans, ("depends", 0.95), ("ray-3", 0.99), calls)
     assert calls == []
-    _decide(spans, ("depends", 0.6), ("ray-3", 0.99), calls)
+    _decide(spans, ("abstain", 0.6), ("ray-3", 0.99), calls)
     assert calls == [2]
