@@ -1,14 +1,17 @@
 """Whether the documents cover a factual question is the decider's call; the quotes only need to be near it.
 
 The model is scripted and the encoder hashes words (so "near" here means shared words), the spans are the
-real corpus's: what is tested is how `LearnedDecider` and `pick_support` treat an unsure factual reading.
+real corpus's: what is tested is how `LearnedDecider` and `pick_support` treat an unsure factual reading, and
+when a general question is answered from the table row it names.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from assistant.deciders.learned import LearnedDecider
+from assistant.deciders.learned import SURE_ROW, LearnedDecider
+from assistant.deciders.rows import RowModel
 from assistant.deciders.support import SpanIndex
 from tests.test_settled_followups import ScriptedModel, corpus_spans, turn
 
@@ -32,3 +35,26 @@ def test_a_factual_reading_no_span_is_near_is_declined(spans: SpanIndex) -> None
     query = turn(2, "how many moons does jupiter have?")
     decision = LearnedDecider(ScriptedModel({2: ("none", 0.99)}), spans).decide(query, [], [])
     assert decision.abstain and not decision.support and "no passage supports it" in decision.trace
+
+
+class OneRow:
+    """A row classifier that reads every question as asking about one row, this surely."""
+
+    as_row = staticmethod(RowModel.as_row)
+
+    def __init__(self, row: str, sure: float) -> None:
+        self.row, self.sure = row, sure
+
+    def reading(self, states: np.ndarray) -> tuple[str, float]:
+        return self.row, self.sure
+
+
+@pytest.mark.parametrize(("sure", "from_the_row"), [(SURE_ROW + 0.05, True), (SURE_ROW - 0.2, False)])
+def test_a_general_question_is_answered_from_a_row_only_when_it_surely_names_one(spans: SpanIndex, sure: float,
+                                                                                  from_the_row: bool) -> None:
+    model = ScriptedModel({2: ("depends", 0.95)})
+    model.rows = OneRow("Production use", sure)  # type: ignore[assignment]
+    decision = LearnedDecider(model, spans).decide(turn(2, "production work: Ray 3 or Ray 3.2?"), [], [])
+    assert decision.label == "depends"
+    cells = {s.label for s in decision.support if s.label.startswith("Production use (")}
+    assert (cells == {"Production use (Ray 3.2)", "Production use (Ray 3)"}) is from_the_row, decision.support

@@ -2,8 +2,8 @@
 
 Every span has a stance (the table column, the guide list or the model a sentence names). Spans are
 ranked by meaning (the question's embedding, reused from retrieval) and by shared content words; for a
-factual question, the cells of the table row it asks about (`rows.RowModel`) rank higher, and a cell is
-quoted with the sentence that says it at length.
+factual question (or a general one that surely names a row), the cells of the table row it asks about
+(`rows.RowModel`) rank higher, and a cell is quoted with the sentence that says it at length.
 """
 
 from __future__ import annotations
@@ -140,8 +140,8 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
                  retrieved: list[Passage], both_sides: bool = False,
                  row: dict[str, float] | None = None, context: str = "") -> list[IndexedSpan]:
     """The spans to quote for `label`; none when no span is even near a factual question (`MIN_FACT_SIMILARITY`).
-    `row` is the table row a factual question asks about, if any (`RowModel.asked`); `context`, the turns before
-    it (`inputs.context_of`): a follow-up that names no model asks about the one its last user turn named.
+    `row` is the table row a factual or general question asks about, if any (`RowModel.asked`); `context`, the turns
+    before it (`inputs.context_of`): a follow-up that names no model asks about the one its last user turn named.
 
     Whether the documents cover a question is the decider's call (its "abstain" class), not word overlap: an
     unsure factual reading used to need half the question's words in its best spans, and that check refused
@@ -160,7 +160,7 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
         prescribed = [(score, item) for score, item in both if item.passage.kind in PRESCRIPTIVE]
         return _in_list_order(_diverse(prescribed, 3, per_chunk=2) or _diverse(both, 3, per_chunk=2))
     if label == "depends":
-        return _paired(index, query, terms, ranks, factual=False)
+        return _paired(index, query, terms, ranks, factual=False, row=row)
     # A factual question is ranked by what it asks about, its words without the models' names (they pick the
     # side, by stance): "how is control handled in Ray 3.2 compared with Ray 3?" is the Control style row, not
     # a sentence that names both models and says "control" in passing.
