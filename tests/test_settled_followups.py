@@ -87,6 +87,12 @@ def test_an_unsure_reading_keeps_the_situation_the_turn_before_settled(spans: Sp
     assert any("turn before settled it (ray-3" in line for line in trace)
 
 
+def test_a_detail_read_unsurely_as_one_model_leaves_an_open_question_open(spans: SpanIndex) -> None:
+    label, supported, trace = _decide(spans, ("ray-3", UNSURE - 0.2), ("depends", SETTLED + 0.05))
+    assert label == "depends" and supported
+    assert any("turn before settled it (depends" in line for line in trace)
+
+
 @pytest.mark.parametrize(("follow_up", "before"), [
     (("depends", UNSURE + 0.1), ("ray-3", 0.99)),  # sure it is a general question: it is one
     (("abstain", UNSURE + 0.1), ("ray-3", 0.99)),  # sure it asks what the documents do not say ("and the price?")
@@ -95,6 +101,7 @@ def test_an_unsure_reading_keeps_the_situation_the_turn_before_settled(spans: Sp
     (("ray-3-then-ray-3.2", 0.5), ("ray-3", 0.99)),  # so does the next step
     (("depends", 0.5), ("ray-3", SETTLED - 0.1)),  # the turn before was not sure either
     (("depends", 0.5), ("depends", 0.99)),  # the turn before left the fact open too
+    (("ray-3", UNSURE + 0.1), ("depends", 0.99)),  # sure the answer settles it ("nothing is filmed yet")
     (("abstain", 0.5), ("none", 0.99)),  # a factual question settles no situation
     (("depends", 0.5), None),  # no turn before
 ])
