@@ -2,8 +2,9 @@
 
 The decider picks spans, which can be a clause ("while Ray 3.2 is better when ...") or a sentence that
 leans on the one before ("Its value is the combination of ..."). Before an answer is written, each is
-widened to the whole sentence (with the sentence before it when it opens with a pronoun); a table cell
-stays the cell, and carries its row and column labels. Spans that widen to the same sentence are shown once.
+widened to the whole sentence (with the sentence before it when it opens with a pronoun, or when that one is an FAQ
+answer's opening verdict, "Not always."); a table cell stays the cell, and carries its row and column labels.
+Spans that widen to the same sentence are shown once.
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ def _body(passage: Passage) -> str:
 
 
 def whole_sentence(quote: str, passage: Passage) -> str:
-    """The sentence of the passage that holds `quote` (and the one before, if it opens with a pronoun)."""
+    """The sentence of the passage that holds `quote`, with the one before if it opens with a pronoun, or if that one
+    is the short verdict an FAQ answer opens with ("Not always. Ray 3.2 is better for production when continuity
+    matters."): the verdict alone is never quoted, and without it the quote hides the FAQ's direct answer."""
     needle = normalise_ws(quote)
     sentences = split_sentences(_body(passage))
     for i, sentence in enumerate(sentences):
         if needle and needle in sentence:
-            if _LEANS_BACK.match(sentence) and i > 0:
+            verdict = i == 1 and passage.kind == "faq" and len(sentences[0].split()) < 3
+            if i > 0 and (_LEANS_BACK.match(sentence) or verdict):
                 return f"{sentences[i - 1]} {sentence}"
             return sentence
     return quote

@@ -75,7 +75,12 @@ def test_quotes_are_whole_sentences(bot) -> None:  # type: ignore[no-untyped-def
     main = by_heading["What is the main difference between Ray 3.2 and Ray 3?"]
     assert whole_sentence("while Ray 3.2 is better when you already have a source clip", main).startswith(
         "The simple version: Ray 3 is better")
+    always = by_heading["Is Ray 3.2 always better for production?"]
+    assert whole_sentence("Ray 3.2 is better for production when continuity matters", always) == (
+        "Not always. Ray 3.2 is better for production when continuity matters.")  # the FAQ's verdict comes with it
+    assert whole_sentence("If the team is still brainstorming the shot itself", always).startswith("If the team")
     answer = bot.ask("Is Ray 3.2 always better than Ray 3?")
+    assert any(c.quote.startswith("Not always.") for c in answer.citations), answer.citations
     for citation in answer.citations:
         first = citation.quote.split()[0]
         assert first[0].isupper() or first[0].isdigit() or citation.row, citation.quote
