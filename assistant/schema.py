@@ -104,6 +104,8 @@ class Decision:
     uncovered: list[str] = field(default_factory=list)  # asked-about topics the documents never mention
     confidence: float = 1.0
     trace: list[str] = field(default_factory=list)
+    # The label is the one the conversation's last user turn settled: this turn only added a detail.
+    carried: bool = False
 
 
 @dataclass

@@ -18,6 +18,8 @@ from assistant.deciders.learned import SETTLED, UNSURE, LearnedDecider
 from assistant.deciders.rows import OTHER, RowModel
 from assistant.deciders.support import SpanIndex
 from assistant.fakes import HashingEncoder
+from assistant.generators.extractive import compose
+from assistant.schema import Decision
 from tests.test_pipeline_unit import corpus_passages
 
 ENCODER = HashingEncoder(dim=64)
@@ -71,12 +73,17 @@ def spans() -> SpanIndex:
     return corpus_spans()
 
 
-def _decide(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str, float] | None,
-            calls: list[int] | None = None) -> tuple[str, bool, list[str]]:
+def _decision(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str, float] | None,
+              calls: list[int] | None = None) -> Decision:
     model = ScriptedModel({1: before or ("depends", 0.5), 2: follow_up})
     earlier = turn(1, "Nothing is filmed yet, we only have an idea for a teaser. Which one?") if before else None
     query = turn(2, "it's for our newsletter, mostly parents", earlier, calls)
-    decision = LearnedDecider(model, spans).decide(query, [], [])  # type: ignore[arg-type]
+    return LearnedDecider(model, spans).decide(query, [], [])  # type: ignore[arg-type]
+
+
+def _decide(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str, float] | None,
+            calls: list[int] | None = None) -> tuple[str, bool, list[str]]:
+    decision = _decision(spans, follow_up, before, calls)
     return decision.label, bool(decision.support), decision.trace
 
 
@@ -120,3 +127,12 @@ def test_the_turn_before_is_encoded_only_for_an_unsure_reading_that_may_defer(sp
     assert calls == []
     _decide(spans, ("abstain", 0.6), ("ray-3", 0.99), calls)
     assert calls == [2]
+
+
+def test_the_answer_says_the_detail_changed_nothing_only_when_it_did_not(spans: SpanIndex) -> None:
+    kept, _ = compose(_decision(spans, ("abstain", UNSURE - 0.2), ("ray-3", SETTLED + 0.05)))
+    assert kept.startswith("That detail doesn't change the recommendation. Use **Ray 3**.")
+    still_open, _ = compose(_decision(spans, ("ray-3", UNSURE - 0.2), ("depends", SETTLED + 0.05)))
+    assert still_open.startswith("That detail doesn't settle it yet. **It depends**")
+    changed, _ = compose(_decision(spans, ("ray-3.2", UNSURE + 0.1), ("ray-3", SETTLED + 0.05)))
+    assert changed.startswith("Use **Ray 3.2**.")

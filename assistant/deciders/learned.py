@@ -106,8 +106,8 @@ class LearnedDecider:
         best, runner_up = self.model.classes[int(order[0])], self.model.classes[int(order[1])]
         confidence = float(probs[order[0]])
         trace = [f"learned: {best} {confidence:.2f} (next {runner_up} {float(probs[order[1]]):.2f})"]
-        if best in DEFERS and confidence < UNSURE:
-            best = self._settled_earlier(query, best, trace) or best
+        settled = self._settled_earlier(query, best, trace) if best in DEFERS and confidence < UNSURE else None
+        best = settled or best
         if best == "abstain":
             return Decision("none", True, uncovered=asked_topics(query.text), confidence=confidence, trace=trace)
         label: Recommendation = best  # type: ignore[assignment]
@@ -125,7 +125,8 @@ class LearnedDecider:
             return Decision("none", True, uncovered=asked_topics(query.text), confidence=confidence, trace=trace)
         # Answered: the decider judged every subject asked covered, so an uncovered word in it was only mentioned
         # ("the set looks cheap", "our music video"), and naming it as unanswered would say the user asked it.
-        return Decision(label, False, support=to_support(items), confidence=confidence, trace=trace)
+        return Decision(label, False, support=to_support(items), confidence=confidence, trace=trace,
+                        carried=settled is not None)
 
     def _asked_row(self, query: Query) -> dict[str, float]:
         """The table row a factual question asks about. A follow-up is read twice, with the conversation and

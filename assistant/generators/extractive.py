@@ -18,6 +18,9 @@ VERDICT = {
                "**Ray 3** for a shot you are still inventing.",
     "none": "Here is what Luma's documents say:",
 }
+# Before the verdict when the turn only added a detail (`Decision.carried`), so the user sees it was read.
+CARRIED = {"depends": "That detail doesn't settle it yet."}
+CARRIED_DEFAULT = "That detail doesn't change the recommendation."
 WHY = {
     "ray-3.2": "Why, in Luma's words:",
     "ray-3": "Why, in Luma's words:",
@@ -57,7 +60,10 @@ def compose(decision: Decision) -> tuple[str, list[Citation]]:
     if decision.abstain:
         return abstention_text(decision), []
     citations: list[Citation] = []
-    lines = [VERDICT[decision.label], ""]
+    verdict = VERDICT[decision.label]
+    if decision.carried:
+        verdict = f"{CARRIED.get(decision.label, CARRIED_DEFAULT)} {verdict}"
+    lines = [verdict, ""]
     if WHY[decision.label]:
         lines.append(WHY[decision.label])
     for support in decision.support:
