@@ -70,14 +70,24 @@ def test_a_factual_question_in_everyday_words_quotes_the_row_it_asks_about(bot: 
     assert cell in [(c.row, c.column) for c in answer.citations], answer.citations
 
 
-def _factual_quotes(bot: Assistant, question: str) -> list[IndexedSpan]:
+def _factual_quotes(bot: Assistant, question: str, both_sides: bool = False) -> list[IndexedSpan]:
     """What a factual answer to `question` quotes, whatever the decider makes of it: the row it asks about, by
     the trained row classifier, and the spans `pick_support` picks with it."""
     pipeline = bot.pipeline
     state = pipeline.run(State(question, []), steps=("condense", "retrieve"))
     assert state.query is not None and isinstance(pipeline.decider, LearnedDecider)
     row = pipeline.decider.model.rows.asked(state.query.states)
-    return pick_support("none", pipeline.spans, state.query.embedding, state.query.text, state.passages, row=row)
+    return pick_support("none", pipeline.spans, state.query.embedding, state.query.text, state.passages,
+                        both_sides=both_sides, row=row)
+
+
+def test_a_question_on_how_the_two_work_in_turn_quotes_the_sentence_on_both(bot: Assistant) -> None:
+    quoted = _factual_quotes(bot, "When the two are chained in one workflow, what is Ray 3.2 doing after Ray 3?",
+                             both_sides=True)
+    assert [i.span.stance for i in quoted] == ["both"] and "practical workflow" in quoted[0].span.text, quoted
+    # A question on one attribute of both still gets one side each.
+    sides = _factual_quotes(bot, "how do Ray 3 and Ray 3.2 differ on continuity?", both_sides=True)
+    assert sorted(i.span.stance for i in sides) == ["ray-3", "ray-3.2"], sides
 
 
 @pytest.mark.parametrize("question, row", [

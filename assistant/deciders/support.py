@@ -166,7 +166,7 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     # a sentence that names both models and says "control" in passing.
     subject, row = terms - MODEL_TERMS, row or {}
     if both_sides:
-        return _paired(index, query, subject, ranks, factual=True, row=row)
+        return _together(index, query, subject, ranks, row) or _paired(index, query, subject, ranks, True, row)
     # "what does Ray 3.2 keep?" is answered from Ray 3.2's side, and so is "what kinds of adherence?" after "how is
     # Ray 3.2 steered?"
     named = models_asked(question) or models_asked(last_user_turn(context))
@@ -200,6 +200,20 @@ def _paired(index: SpanIndex, query: np.ndarray, terms: set[str], ranks: dict[st
         _, a, b = max(pairs, key=lambda t: t[0])
         return [a, b]
     return [best_32[0][1], best_3[0][1]]
+
+
+def _together(index: SpanIndex, query: np.ndarray, terms: set[str], ranks: dict[str, int],
+              row: dict[str, float]) -> list[IndexedSpan]:
+    """A question about both models that asks how they work together ("in the combined workflow, what does Ray 3.2
+    do after Ray 3?") is answered by the documents' sentence on the two in turn, when it ranks above every sentence
+    about one model; otherwise [] (one side each, `_paired`). Quote dev set, tune half: 63 -> 64 of 68 (2026-12-04)."""
+    ranked = [(score, item) for score, item in index.ranked(query, terms, ranks, row=row) if _informative(item)]
+    best_side = next((score for score, item in ranked if item.span.stance in ("ray-3.2", "ray-3")), None)
+    best_both = next(((score, item) for score, item in ranked
+                      if item.span.stance == "both" and item.passage.kind in PRESCRIPTIVE), None)
+    if best_both is None or best_side is None or best_both[0] < max(best_side, MIN_FACT_SIMILARITY):
+        return []
+    return [best_both[1]]
 
 
 def _informative(item: IndexedSpan) -> bool:
