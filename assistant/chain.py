@@ -13,6 +13,7 @@ its structured reply, and verify rules whether that reply stands (assistant/deci
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +37,7 @@ from assistant.text import normalise_ws
 from assistant.verify import QuoteVerifier
 
 if TYPE_CHECKING:
+    import numpy as np
     from langchain_core.runnables import Runnable
 
     from assistant.encoders import QuestionEncoder
@@ -72,6 +74,16 @@ class Pipeline:
         self.generator, self.verifier = generator, verifier
         self.speller = speller or Speller({}, frozenset())  # an empty vocabulary mends nothing
         self.fallback = ExtractiveGenerator()
+        # A follow-up that defers to the turn before encodes that turn as it was asked (`_earlier`): in a chat, the
+        # same process asked it moments ago, so it is encoded once. Results are read-only; a few hundred turns.
+        self._encode_pair = functools.lru_cache(maxsize=512)(self._encode_pair_once)
+
+    def _encode_pair_once(self, question: str, context: str) -> tuple[np.ndarray, np.ndarray | None]:
+        vector, states = self.encoder.encode_pair(question, context)
+        for array in (vector, states):
+            if array is not None:
+                array.setflags(write=False)
+        return vector, states
 
     # -- steps -------------------------------------------------------------------------------------
     def condense(self, state: State) -> State:
@@ -99,7 +111,7 @@ class Pipeline:
                  alone: Callable[[], Query] | None = None) -> Query:
         """One encoder pass over a question and the turns before it: the vector and the decider's states."""
         context = self.speller.mend(context_of(history))
-        vector, states = self.encoder.encode_pair(question, context)
+        vector, states = self._encode_pair(question, context)
         if states is None:
             raise IndexMissingError("the question encoder was exported without the decider's layer: "
                                     "run `ray-advisor ingest`")

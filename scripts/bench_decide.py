@@ -6,7 +6,8 @@ Asks the decider's dev-split messages (never the eval cases) through the real as
 p50/p95 of the decide step (the decider's top layers on the shared encoding, plus picking the quotes),
 of retrieve (which includes the one encoder pass that the decision reuses), and of the whole answer.
 With --follow-ups, it asks the written follow-ups with their conversations instead: an unsure follow-up
-also encodes the turn before it (`LearnedDecider._settled_earlier`), and a factual one the message alone.
+also reads the turn before it (`LearnedDecider._settled_earlier`), and a factual one the message alone. As
+in a chat, the turn before is asked first (not timed), so its encoding is the one the pipeline keeps.
 """
 
 from __future__ import annotations
@@ -50,11 +51,14 @@ def main() -> None:
     steps: dict[str, list[float]] = {"decide": [], "retrieve": [], "total": []}
     started = time.perf_counter()
     for q, history in asked:
+        if args.follow_ups:
+            last = max(i for i, turn in enumerate(history) if turn["role"] == "user")
+            bot.ask(history[last]["content"], history[:last])  # the turn before, as the chat asked it
         timings = bot.ask(q, history).timings_ms
         for name, values in steps.items():
             values.append(timings[name])
     wall = time.perf_counter() - started
-    print(f"{len(asked)} answers in {wall:.1f} s ({len(asked) / wall:.0f}/s, one thread)")
+    print(f"{len(asked)} answers in {wall:.1f} s, one thread")
     print(f"{'step':<10}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
     for name, values in steps.items():
         print(f"{name:<10}{pct(values, 0.5):>10.2f}{pct(values, 0.95):>10.2f}{statistics.fmean(values):>10.2f}")

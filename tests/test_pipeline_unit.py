@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.chain import Pipeline, State
@@ -201,3 +202,29 @@ def test_the_retriever_takes_its_dimension_from_the_encoder(passages: list[Passa
         got = retriever.retrieve("relight existing footage, keep the camera move")
         assert got.query_embedding.shape == (dim,) and len(got.passages) == 4
         assert any("footage" in p.text.lower() for p in got.passages)
+
+
+class CountingEncoder(HashingEncoder):
+    """The hashing encoder, counting the pairs it is asked to encode."""
+
+    def __init__(self) -> None:
+        super().__init__(dim=64)
+        self.pairs: list[tuple[str, str]] = []
+
+    def encode_pair(self, text: str, context: str = "") -> tuple[np.ndarray, np.ndarray | None]:
+        self.pairs.append((text, context))
+        return super().encode_pair(text, context)
+
+
+def test_the_turn_before_asked_moments_ago_is_not_encoded_again(settings: Settings, passages: list[Passage]) -> None:
+    encoder = CountingEncoder()
+    bot = make_bot(settings, passages, encoder=encoder)
+    first = "We filmed the launch video last week. Which one?"
+    answer = bot.ask(first)
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": answer.answer}]
+    state = bot.pipeline.run(State("it's for our newsletter, mostly parents", history), steps=("condense", "retrieve"))
+    assert state.query is not None and state.query.earlier is not None
+    before = len(encoder.pairs)
+    earlier = state.query.earlier()  # what a follow-up that defers to the turn before reads
+    assert earlier is not None and earlier.text == first and len(encoder.pairs) == before
+    assert not earlier.states.flags.writeable  # one array serves every reader: none may change it
