@@ -117,7 +117,7 @@ class LearnedDecider:
         # use 3 vs 3.2"), as genuine general questions ("which for my business video?") read as a row at up to 0.73.
         row = self._asked_row(query) if factual else {}
         if label == "depends":  # read with the conversation only: a follow-up is not encoded again for it
-            row = self.model.rows.asked(query.states)
+            row = self.model.rows.as_row(self.model.rows.reading(query.states))
             row = row if max(row.values(), default=0.0) >= SURE_ROW else {}
         items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both, row=row,
                              context=query.context)
