@@ -41,6 +41,7 @@ class OneRow:
     """A row classifier that reads every question as asking about one row, this surely."""
 
     as_row = staticmethod(RowModel.as_row)
+    asked = RowModel.asked
 
     def __init__(self, row: str, sure: float) -> None:
         self.row, self.sure = row, sure

@@ -29,6 +29,7 @@ class NoRow:
     """A row classifier that finds no table row in any question (the tests here are not about rows)."""
 
     as_row = staticmethod(RowModel.as_row)
+    asked = RowModel.asked
 
     def reading(self, states: np.ndarray) -> tuple[str, float]:
         return OTHER, 1.0

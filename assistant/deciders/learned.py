@@ -113,12 +113,7 @@ class LearnedDecider:
         label: Recommendation = best  # type: ignore[assignment]
         factual = label == "none"
         both = factual and asks_about_both(query.text)
-        # A factual answer quotes the table row it asks about; a general one only a row it surely names ("production
-        # use 3 vs 3.2"), as genuine general questions ("which for my business video?") read as a row at up to 0.73.
-        row = self._asked_row(query) if factual else {}
-        if label == "depends":  # read with the conversation only: a follow-up is not encoded again for it
-            row = self.model.rows.as_row(self.model.rows.reading(query.states))
-            row = row if max(row.values(), default=0.0) >= SURE_ROW else {}
+        row = self._asked_row(query) if factual else self._named_row(query) if label == "depends" else {}
         items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both, row=row,
                              context=query.context)
         if not items:
@@ -138,6 +133,13 @@ class LearnedDecider:
         if query.alone is None:
             return rows.as_row(with_turns)
         return rows.as_row(max(with_turns, rows.reading(query.alone().states), key=lambda reading: reading[1]))
+
+    def _named_row(self, query: Query) -> dict[str, float]:
+        """The table row a general question surely names ("production use 3 vs 3.2"), if any: genuine general
+        questions ("which for my business video?") read as a row at up to 0.73. Read with the conversation only, so
+        a follow-up is not encoded again for it."""
+        row = self.model.rows.asked(query.states)
+        return row if max(row.values(), default=0.0) >= SURE_ROW else {}
 
     def _settled_earlier(self, query: Query, reading: str, trace: list[str]) -> str | None:
         """The situation the conversation's last user turn settled, or left open ("depends"), if it was sure of it
