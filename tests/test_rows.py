@@ -149,3 +149,12 @@ def test_a_follow_up_asks_about_its_own_row_or_the_conversations(bot: Assistant)
     quotes = [c.quote for c in answer.citations]
     assert [(c.row, c.column) for c in answer.citations if c.row] == [("Control style", "Ray 3.2")], quotes
     assert any("Motion adherence, Structure adherence" in q for q in quotes), quotes
+
+
+def test_a_follow_up_naming_no_model_asks_about_the_one_just_recommended(bot: Assistant) -> None:
+    verdict = [{"role": "user", "content": "we shot a walkthrough of our bakery, want it to look wintry. which one?"},
+               {"role": "assistant", "content": "Use **Ray 3.2**: the walkthrough exists and you want to change it."}]
+    answer = bot.ask("and what does it leave untouched from my original take?", history=verdict)
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    cells = [(c.row, c.column) for c in answer.citations if c.row]
+    assert cells and all(column == "Ray 3.2" for _, column in cells), answer.citations

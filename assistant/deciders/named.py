@@ -42,3 +42,11 @@ def last_user_turn(context: str) -> str:
     """The last user turn of a decider context (`inputs.context_of`: "user: ... | assistant: ... | user: ...")."""
     users = [part[len("user: "):] for part in context.split(" | ") if part.startswith("user: ")]
     return users[-1] if users else ""
+
+
+def last_verdict(context: str) -> set[str]:
+    """The model the conversation's last answer recommended, when its verdict line names one alone ("Ray 3.2: it
+    transforms the clip you have"); empty otherwise (no answer yet, both models, or none)."""
+    answers = [part[len("assistant: "):] for part in context.split(" | ") if part.startswith("assistant: ")]
+    named = models_asked(answers[-1]) if answers else set()
+    return named if len(named) == 1 else set()
