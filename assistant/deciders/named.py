@@ -38,15 +38,19 @@ def asks_about_both(question: str) -> bool:
     return len(models_asked(question)) == 2 or bool(_BOTH.search(question))
 
 
+def _said_by(role: str, context: str) -> list[str]:
+    """The turns of one role in a decider context (`inputs.context_of`: "user: ... | assistant: ... | user: ...")."""
+    return [part[len(role) + 2:] for part in context.split(" | ") if part.startswith(f"{role}: ")]
+
+
 def last_user_turn(context: str) -> str:
-    """The last user turn of a decider context (`inputs.context_of`: "user: ... | assistant: ... | user: ...")."""
-    users = [part[len("user: "):] for part in context.split(" | ") if part.startswith("user: ")]
+    users = _said_by("user", context)
     return users[-1] if users else ""
 
 
 def last_verdict(context: str) -> set[str]:
     """The model the conversation's last answer recommended, when its verdict line names one alone ("Ray 3.2: it
     transforms the clip you have"); empty otherwise (no answer yet, both models, or none)."""
-    answers = [part[len("assistant: "):] for part in context.split(" | ") if part.startswith("assistant: ")]
+    answers = _said_by("assistant", context)
     named = models_asked(answers[-1]) if answers else set()
     return named if len(named) == 1 else set()
