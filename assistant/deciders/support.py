@@ -141,7 +141,8 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
                  row: dict[str, float] | None = None, context: str = "") -> list[IndexedSpan]:
     """The spans to quote for `label`; none when no span is even near a factual question (`MIN_FACT_SIMILARITY`).
     `row` is the table row a factual or general question asks about, if any (`RowModel.asked`); `context`, the turns
-    before it (`inputs.context_of`): a follow-up that names no model asks about the one its last user turn named.
+    before it (`inputs.context_of`): a follow-up that names no model asks about the one its last user turn named,
+    or else the one the last answer recommended.
 
     Whether the documents cover a question is the decider's call (its "abstain" class), not word overlap: an
     unsure factual reading used to need half the question's words in its best spans, and that check refused
@@ -160,13 +161,14 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
         prescribed = [(score, item) for score, item in both if item.passage.kind in PRESCRIPTIVE]
         return _in_list_order(_diverse(prescribed, 3, per_chunk=2) or _diverse(both, 3, per_chunk=2))
     if label == "depends":
-        return _paired(index, query, terms, ranks, factual=False, row=row)
+        return _paired(index.ranked(query, terms, ranks, row=row), factual=False)
     # A factual question is ranked by what it asks about, its words without the models' names (they pick the
     # side, by stance): "how is control handled in Ray 3.2 compared with Ray 3?" is the Control style row, not
     # a sentence that names both models and says "control" in passing.
     subject, row = terms - MODEL_TERMS, row or {}
     if both_sides:
-        return _together(index, query, subject, ranks, row) or _paired(index, query, subject, ranks, True, row)
+        ranked_all = index.ranked(query, subject, ranks, row=row)  # one ranking serves both ways of answering
+        return _together(ranked_all) or _paired(ranked_all, factual=True)
     # "what does Ray 3.2 keep?" is answered from Ray 3.2's side, and so is "what kinds of adherence?" after "how is
     # Ray 3.2 steered?", and "what does it hold on to?" after an answer that recommended Ray 3.2.
     named = models_asked(question) or models_asked(last_user_turn(context)) or last_verdict(context)
@@ -187,11 +189,11 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     return [chosen[0], at_length] if at_length is not None else chosen
 
 
-def _paired(index: SpanIndex, query: np.ndarray, terms: set[str], ranks: dict[str, int],
-            factual: bool, row: dict[str, float] | None = None) -> list[IndexedSpan]:
-    """One span for each model, best from the same passage: a row, or a sentence that states both conditions."""
-    best_32 = [si for si in index.ranked(query, terms, ranks, "ray-3.2", row) if _informative(si[1])]
-    best_3 = [si for si in index.ranked(query, terms, ranks, "ray-3", row) if _informative(si[1])]
+def _paired(ranked: list[tuple[float, IndexedSpan]], factual: bool) -> list[IndexedSpan]:
+    """One span for each model, best from the same passage: a row, or a sentence that states both conditions.
+    `ranked` is every span, best first (`SpanIndex.ranked`)."""
+    best_32 = [si for si in ranked if si[1].span.stance == "ray-3.2" and _informative(si[1])]
+    best_3 = [si for si in ranked if si[1].span.stance == "ray-3" and _informative(si[1])]
     if not best_32 or not best_3 or (factual and max(best_32[0][0], best_3[0][0]) < MIN_FACT_SIMILARITY):
         return []
     pairs = [(a[0] + b[0], a[1], b[1]) for a in best_32[:12] for b in best_3[:12]
@@ -202,12 +204,11 @@ def _paired(index: SpanIndex, query: np.ndarray, terms: set[str], ranks: dict[st
     return [best_32[0][1], best_3[0][1]]
 
 
-def _together(index: SpanIndex, query: np.ndarray, terms: set[str], ranks: dict[str, int],
-              row: dict[str, float]) -> list[IndexedSpan]:
+def _together(ranked: list[tuple[float, IndexedSpan]]) -> list[IndexedSpan]:
     """A question about both models that asks how they work together ("in the combined workflow, what does Ray 3.2
     do after Ray 3?") is answered by the documents' sentence on the two in turn, when it ranks above every sentence
     about one model; otherwise [] (one side each, `_paired`). Quote dev set, tune half: 63 -> 64 of 68 (2026-12-04)."""
-    ranked = [(score, item) for score, item in index.ranked(query, terms, ranks, row=row) if _informative(item)]
+    ranked = [(score, item) for score, item in ranked if _informative(item)]
     best_side = next((score for score, item in ranked if item.span.stance in ("ray-3.2", "ray-3")), None)
     best_both = next(((score, item) for score, item in ranked
                       if item.span.stance == "both" and item.passage.kind in PRESCRIPTIVE), None)
