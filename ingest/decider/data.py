@@ -1,6 +1,7 @@
 """The decider's training data: labelled situations in JSONL, written apart from the frozen eval cases.
 
-Every file under data/raw/ is one writer's batch (see data/CARD.md). A line is
+Every file under data/raw/ (the base) and data/update/ (rounds written after the base model shipped, trained
+on in a short second phase: `TrainConfig.update_epochs`) is one writer's batch (see data/CARD.md). A line is
 {"text", "history", "label", "abstain", "voice", "kind"}; the class trained on is the label, or
 "abstain" when the documents do not cover the question.
 """
@@ -17,6 +18,7 @@ from assistant.deciders.inputs import CLASSES, decider_input, strip_injections
 from assistant.errors import IngestError
 
 DATA_DIR = Path(__file__).parent / "data" / "raw"
+UPDATE_DIR = DATA_DIR.parent / "update"
 LABELS = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none")
 DEV_SHARE = 15  # percent of examples held out as the dev split, chosen by a hash of the text
 
@@ -57,7 +59,7 @@ def _parse(line: str, where: str) -> Example | None:
                    str(row.get("voice", "")))
 
 
-def load_examples(data_dir: Path = DATA_DIR) -> list[Example]:
+def load_examples(data_dir: Path = DATA_DIR, required: bool = True) -> list[Example]:
     examples: dict[tuple[str, str], Example] = {}
     for path in sorted(data_dir.glob("*.jsonl")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -65,9 +67,15 @@ def load_examples(data_dir: Path = DATA_DIR) -> list[Example]:
                 example = _parse(line, f"{path}:{number}")
                 if example is not None:
                     examples.setdefault((example.context, example.text.lower()), example)  # first writer wins
-    if not examples:
+    if not examples and required:
         raise IngestError(f"no decider training data in {data_dir}")
     return list(examples.values())
+
+
+def update_examples(base: list[Example], update_dir: Path = UPDATE_DIR) -> list[Example]:
+    """The update's examples that the base does not already hold (none when there is no update folder)."""
+    seen = {(e.context, e.text.lower()) for e in base}
+    return [e for e in load_examples(update_dir, required=False) if (e.context, e.text.lower()) not in seen]
 
 
 def data_digest(data_dir: Path = DATA_DIR) -> str:

@@ -3,6 +3,7 @@ corpus, and every example (written or augmented) is mended with it, as answering
 
 from __future__ import annotations
 
+import random
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +29,18 @@ def training_rows(written: Sequence[Example], seed: int, speller: Speller) -> li
     """What a decider is fitted on, at ingest and in every report fold: the written examples and their
     augmentation, mended, each (context, text) once."""
     return distinct(mended(augment(written, seed), speller))
+
+
+def update_rows(base_rows: Sequence[Example], written: Sequence[Example], seed: int, speller: Speller,
+                replay: float) -> list[Example]:
+    """What an update's second phase is fitted on: the rows of all `written` examples (base and update) that
+    the base phase did not see, then `replay` times as many of the ones it did, drawn at random, so the
+    update does not unlearn the base."""
+    seen = {(e.context, e.text.lower()) for e in base_rows}
+    rows = training_rows(written, seed, speller)
+    fresh = [e for e in rows if (e.context, e.text.lower()) not in seen]
+    known = [e for e in rows if (e.context, e.text.lower()) in seen]
+    return fresh + random.Random(seed).sample(known, min(len(known), int(len(fresh) * replay)))
 
 
 def mended(examples: Sequence[Example], speller: Speller) -> list[Example]:
