@@ -214,6 +214,19 @@ def test_situations_are_read_whole(bot: Assistant, question: str, label: str) ->
     assert answer.citations and any(line.startswith("learned:") for line in answer.decision_trace)
 
 
+@pytest.mark.parametrize(("question", "words"), [
+    ("We filmed our showroom tour last week and it needs to look like it was shot at golden hour. Which model?",
+     "relight"),
+    ("our drinks ad is filmed and edited but the can design changed, need the new can in every shot", "swap"),
+    ("we recorded the founder's keynote, now we need a Japanese and a German version", "market versions"),
+])
+def test_a_one_model_answer_quotes_what_the_user_wants_done(bot: Assistant, question: str, words: str) -> None:
+    # Beside the passages about the footage they have, one that names the change they asked for, in Luma's words.
+    answer = bot.ask(question)
+    assert answer.recommendation == "ray-3.2" and 3 <= len(answer.citations) <= 4
+    assert any(words in c.quote.lower() for c in answer.citations), [c.quote for c in answer.citations]
+
+
 def test_footage_that_exists_stays_ray_32_through_several_ordered_changes(bot: Assistant) -> None:
     # Round 13's check batch, written by its own session and never trained on: "already shot; first relight
     # it, then a Spanish cut" is Ray 3.2's throughout, and the same steps with nothing filmed yet are the
