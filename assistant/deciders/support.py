@@ -34,8 +34,9 @@ ELABORATION_TERMS = 3
 # ("relight a clip i already have": the FAQ's "...need swaps, relighting, new environments..."), after three about
 # the footage they have. Dev situations (`evals/dev/situations.yaml`, 118, each requiring the documents' words for
 # why the model fits), fully right: 3 quotes 65, 4 73, 5 80, the other dev sets unchanged; ranking the spans by rare
-# words, by maximal marginal relevance, one per kind of passage, or lifting the row the row classifier names: 62-66.
-# Five read as a wall of quotes. The ten unseen eval-format sets: 648 -> 652 of 705 (2026-12-05).
+# words, by maximal marginal relevance, one per kind of passage, or lifting the row the row classifier names: 62-67;
+# discounting spans that are near every question (hubness): 73-74. Five read as a wall of quotes. The ten unseen
+# eval-format sets: 648 -> 652 of 705 (2026-12-05).
 ONE_MODEL_QUOTES = 4
 _GENERIC = frozenset(lexical_tokens(
     "ray luma model models video which what when how does do is are use using choose pick better best "
