@@ -88,7 +88,7 @@ def test_an_unchanged_decider_is_reused_and_a_data_change_retrains(ingested_sett
         f.write(json.dumps({"text": "we shot it; relight it", "history": [], "label": "ray-3.2",
                             "abstain": False}) + "\n")
     assert model_key(base, TrainConfig(), tmp_path / "raw") != model_key(base, TrainConfig())
-    # A line added to the update retrains too, and the update's second phase was part of this training.
+    # A line added to the update retrains too; the meta counts the update's examples learnt (none ship).
     (tmp_path / "update").mkdir()
     for path in UPDATE_DIR.glob("*.jsonl"):  # none ship (CARD.md); a missing folder is an empty update
         shutil.copy(path, tmp_path / "update")
@@ -118,7 +118,7 @@ def test_an_update_continues_from_the_model_it_is_given() -> None:
     # It starts from the base, not from MiniLM: a fresh model fitted on the update alone ends elsewhere.
     fresh = train.fit(states, ["depends"] * 24, encoder, config)
     assert not torch.equal(updated.head.weight, fresh.head.weight)
-    assert train.predict(updated, states).argmax(1).tolist() == [3] * 24  # and it learnt what the update asks
+    assert set(train.predict(updated, states).argmax(1).tolist()) == {CLASSES.index("depends")}  # what it asks
 
 
 def test_an_update_is_learnt_from_the_encoders_states_and_named_apart(ingested_settings: Settings) -> None:
