@@ -33,6 +33,11 @@ class Example:
     voice: str
 
     @property
+    def key(self) -> tuple[str, str]:
+        """What makes two examples the same one: the conversation and the message, whatever its case."""
+        return self.context, self.text.lower()
+
+    @property
     def split(self) -> str:
         digest = hashlib.sha256(f"{self.context}\n{self.text}".encode()).digest()
         return "dev" if digest[0] * 100 // 256 < DEV_SHARE else "train"
@@ -66,7 +71,7 @@ def load_examples(data_dir: Path = DATA_DIR, required: bool = True) -> list[Exam
             if line.strip():
                 example = _parse(line, f"{path}:{number}")
                 if example is not None:
-                    examples.setdefault((example.context, example.text.lower()), example)  # first writer wins
+                    examples.setdefault(example.key, example)  # first writer wins
     if not examples and required:
         raise IngestError(f"no decider training data in {data_dir}")
     return list(examples.values())
@@ -74,8 +79,8 @@ def load_examples(data_dir: Path = DATA_DIR, required: bool = True) -> list[Exam
 
 def update_examples(base: list[Example], update_dir: Path = UPDATE_DIR) -> list[Example]:
     """The update's examples that the base does not already hold (none when there is no update folder)."""
-    seen = {(e.context, e.text.lower()) for e in base}
-    return [e for e in load_examples(update_dir, required=False) if (e.context, e.text.lower()) not in seen]
+    seen = {e.key for e in base}
+    return [e for e in load_examples(update_dir, required=False) if e.key not in seen]
 
 
 def data_digest(data_dir: Path = DATA_DIR) -> str:

@@ -36,10 +36,10 @@ def update_rows(base_rows: Sequence[Example], written: Sequence[Example], seed: 
     """What an update's second phase is fitted on: the rows of all `written` examples (base and update) that
     the base phase did not see, then `replay` times as many of the ones it did, drawn at random, so the
     update does not unlearn the base."""
-    seen = {(e.context, e.text.lower()) for e in base_rows}
+    seen = {e.key for e in base_rows}
     rows = training_rows(written, seed, speller)
-    fresh = [e for e in rows if (e.context, e.text.lower()) not in seen]
-    known = [e for e in rows if (e.context, e.text.lower()) in seen]
+    fresh = [e for e in rows if e.key not in seen]
+    known = [e for e in rows if e.key in seen]
     return fresh + random.Random(seed).sample(known, min(len(known), int(len(fresh) * replay)))
 
 
@@ -53,8 +53,7 @@ def distinct(examples: Sequence[Example]) -> list[Example]:
     seen: set[tuple[str, str]] = set()
     out = []
     for e in examples:
-        key = (e.context, e.text.lower())
-        if key not in seen:
-            seen.add(key)
+        if e.key not in seen:
+            seen.add(e.key)
             out.append(e)
     return out
