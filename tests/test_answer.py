@@ -123,6 +123,18 @@ def test_documented_recommendations(bot, question: str, label: str) -> None:  # 
         assert answer.answer.startswith(f"Use **{'Ray 3.2' if label == 'ray-3.2' else 'Ray 3'}**")
 
 
+def test_a_one_model_answer_quotes_the_documents_reasons(bot) -> None:  # type: ignore[no-untyped-def]
+    """The two quotes nearest the question, then the ones that add most of what those did not say: "we have the
+    footage already" hears what footage is worth keeping and changing for, not four ways of saying "you have a clip"
+    (the four nearest name three of these reasons)."""
+    answer = bot.ask("we have the footage already, which model?")
+    assert answer.recommendation == "ray-3.2" and len(answer.citations) == 4
+    assert len({c.chunk_id for c in answer.citations}) == 4  # four passages, none quoted twice
+    quoted = " ".join(c.quote for c in answer.citations).lower()
+    reasons = ["timing", "motion", "performance", "product placement", "relight", "swap", "environment", "duration"]
+    assert sum(reason in quoted for reason in reasons) >= 6, quoted
+
+
 @pytest.mark.parametrize("question", [
     "How much does Ray 3.2 cost?", "When was Ray 3 released?", "Does Ray 3.2 output 4K?",
     "Can Ray 3 make music for my video?", "Is Sora better than Ray 3?", "What's a good lasagna recipe?",
