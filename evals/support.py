@@ -68,11 +68,31 @@ def split_claims(answer: str) -> list[str]:
         line = _BULLET.sub("", line)
         if _plain(line).endswith(":"):
             continue  # a lead-in such as "Why, in the documents' words:" introduces claims, makes none
-        for piece in _SENTENCE_END.split(line):
+        for piece in _sentences(line):
             sentence = _plain(piece).strip(" :;,-—–\"'“”")
             if sentence and not is_meta(sentence) and not _ABSENCE_NOTE.search(sentence):
                 claims.append(sentence)
     return claims
+
+
+def _sentences(line: str) -> list[str]:
+    """The line's sentences; a quotation that runs over a sentence end stays in one piece, so the half after it (with
+    the quote's attribution) is not judged on its own as if it were the answer's claim."""
+    cut, start = [], 0
+    for end in _SENTENCE_END.finditer(line):  # each piece keeps the closing quote mark its full stop carries
+        cut.append(line[start:end.start()] + end.group().strip())
+        start = end.end()
+    pieces: list[str] = []
+    for piece in [*cut, line[start:]]:
+        if pieces and _quote_open(pieces[-1]):
+            pieces[-1] = f"{pieces[-1]} {piece}"
+        else:
+            pieces.append(piece)
+    return pieces
+
+
+def _quote_open(text: str) -> bool:
+    return text.count("“") > text.count("”") or text.count('"') % 2 == 1
 
 
 def is_meta(sentence: str) -> bool:

@@ -198,6 +198,13 @@ def test_support_counts_quotes_and_overlap() -> None:
     assert support_counts(answer, []) == (0, 3)
 
 
+def test_a_quote_of_two_sentences_is_one_claim() -> None:
+    quote = "Start with the job, not the model name. If you have footage, start with Ray 3.2."
+    answer = f"- For **Ray 3.2**: “{quote}” [1] — *FAQ, “Should beginners start with Ray 3 or Ray 3.2?”*"
+    assert support_counts(answer, [quote]) == (1, 1)  # split at its full stop, the second half read as unsupported
+    assert support_counts(f'He said "{quote}" Ray 3.2 also renders in 8K.', [quote]) == (1, 2)
+
+
 def test_quotes_match_whitespace_normalised_but_case_sensitive(corpus: dict[str, str]) -> None:
     from evals.metrics import quote_is_valid
 
