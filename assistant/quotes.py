@@ -3,7 +3,8 @@
 The decider picks spans, which can be a clause ("while Ray 3.2 is better when ...") or a sentence that
 leans on the one before ("Its value is the combination of ..."). Before an answer is written, each is
 widened to the whole sentence (with the sentence before it when it opens with a pronoun, or when that one is an FAQ
-answer's opening verdict, "Not always."); a table cell stays the cell, and carries its row and column labels.
+answer's opening verdict: "Not always.", "Start with the job, not the model name."); a table cell stays the cell,
+and carries its row and column labels.
 Spans that widen to the same sentence are shown once.
 """
 
@@ -17,6 +18,7 @@ from assistant.schema import Citation, Decision, Passage, Support
 from assistant.text import normalise_ws, split_sentences
 
 _LEANS_BACK = re.compile(r"^(?:it|its|it's|this|that|these|those|they|their|them|such|the result)\b", re.IGNORECASE)
+_NAMES_A_MODEL = re.compile(r"\bRay\b")
 _CELL_LABEL = re.compile(r"^(?P<row>.+) \((?P<column>[^()]+)\)$")
 
 
@@ -33,13 +35,16 @@ def _body(passage: Passage) -> str:
 
 def whole_sentence(quote: str, passage: Passage) -> str:
     """The sentence of the passage that holds `quote`, with the one before if it opens with a pronoun, or if that one
-    is the short verdict an FAQ answer opens with ("Not always. Ray 3.2 is better for production when continuity
-    matters."): the verdict alone is never quoted, and without it the quote hides the FAQ's direct answer."""
+    is the verdict an FAQ answer opens with, short or naming no model ("Not always. Ray 3.2 is better for production
+    when continuity matters."; "Start with the job, not the model name. If you have footage, start with Ray 3.2."):
+    such a verdict alone is never quoted, and without it the quote hides the FAQ's direct answer."""
     needle = normalise_ws(quote)
     sentences = split_sentences(_body(passage))
     for i, sentence in enumerate(sentences):
         if needle and needle in sentence:
-            verdict = i == 1 and passage.kind == "faq" and len(sentences[0].split()) < 3
+            opening = sentences[0]
+            short_or_general = len(opening.split()) < 3 or not _NAMES_A_MODEL.search(opening)
+            verdict = i == 1 and passage.kind == "faq" and short_or_general
             if i > 0 and (_LEANS_BACK.match(sentence) or verdict):
                 return f"{sentences[i - 1]} {sentence}"
             return sentence

@@ -79,6 +79,9 @@ def test_quotes_are_whole_sentences(bot) -> None:  # type: ignore[no-untyped-def
     assert whole_sentence("Ray 3.2 is better for production when continuity matters", always) == (
         "Not always. Ray 3.2 is better for production when continuity matters.")  # the FAQ's verdict comes with it
     assert whole_sentence("If the team is still brainstorming the shot itself", always).startswith("If the team")
+    beginners = by_heading["Should beginners start with Ray 3 or Ray 3.2?"]  # a verdict that names no model
+    assert whole_sentence("If you have footage, start with Ray 3.2.", beginners) == (
+        "Start with the job, not the model name. If you have footage, start with Ray 3.2.")
     answer = bot.ask("Is Ray 3.2 always better than Ray 3?")
     assert any(c.quote.startswith("Not always.") for c in answer.citations), answer.citations
     for citation in answer.citations:
