@@ -8,6 +8,7 @@ import pytest
 
 from assistant.condense import condense
 from assistant.deciders.inputs import strip_injections
+from assistant.deciders.support import ONE_MODEL_QUOTES
 from assistant.errors import InputError
 from assistant.schema import Citation
 from assistant.text import normalise_ws
@@ -131,8 +132,8 @@ def test_a_one_model_answer_quotes_the_documents_reasons(bot) -> None:  # type: 
     footage already" hears what footage is worth keeping and changing for, not four ways of saying "you have a clip"
     (the four nearest name three of these reasons)."""
     answer = bot.ask("we have the footage already, which model?")
-    assert answer.recommendation == "ray-3.2" and len(answer.citations) == 4
-    assert len({c.chunk_id for c in answer.citations}) == 4  # four passages, none quoted twice
+    assert answer.recommendation == "ray-3.2" and len(answer.citations) == ONE_MODEL_QUOTES
+    assert len({c.chunk_id for c in answer.citations}) == ONE_MODEL_QUOTES  # no passage quoted twice
     quoted = " ".join(c.quote for c in answer.citations).lower()
     reasons = ["timing", "motion", "performance", "product placement", "relight", "swap", "environment", "duration"]
     assert sum(reason in quoted for reason in reasons) >= 6, quoted
