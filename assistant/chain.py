@@ -24,7 +24,7 @@ from assistant.condense import Condensed, condense
 from assistant.deciders import Decider, Query
 from assistant.deciders.inputs import context_of
 from assistant.deciders.llm import review_llm_reply
-from assistant.deciders.support import SpanIndex
+from assistant.deciders.spans import SpanIndex
 from assistant.errors import GeneratorError, IndexMissingError
 from assistant.followups import follow_ups_for
 from assistant.generators import Generator

@@ -8,7 +8,7 @@ from typing import Any
 
 from assistant.chain import Pipeline, State
 from assistant.deciders.learned import learned_decider
-from assistant.deciders.support import SpanIndex
+from assistant.deciders.spans import SpanIndex
 from assistant.encoders import question_encoder
 from assistant.generators import make_generator
 from assistant.onnx_encoder import cached_embed

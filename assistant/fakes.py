@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from assistant.deciders import Query
-from assistant.deciders.support import SpanIndex, pick_support, to_support
+from assistant.deciders.spans import SpanIndex
+from assistant.deciders.support import pick_support, to_support
 from assistant.schema import Decision, Passage, Recommendation
 from assistant.text import stem, tokens
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from score_writer_set import print_scores  # scripts/score_writer_set.py, beside this file
 
 from assistant import Assistant
-from assistant.deciders.support import normalise_quote
+from assistant.deciders.spans import normalise_quote
 from ingest.decider.data import DATA_DIR
 
 QUOTES = DATA_DIR.parent / "quotes" / "factual_quotes.jsonl"

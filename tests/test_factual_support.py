@@ -12,7 +12,7 @@ import pytest
 
 from assistant.deciders.learned import SURE_ROW, LearnedDecider
 from assistant.deciders.rows import RowModel
-from assistant.deciders.support import SpanIndex
+from assistant.deciders.spans import SpanIndex
 from tests.test_settled_followups import ScriptedModel, corpus_spans, turn
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from assistant.chain import Pipeline, State
 from assistant.core import Assistant
-from assistant.deciders.support import SpanIndex
+from assistant.deciders.spans import SpanIndex
 from assistant.errors import GeneratorError, InputError
 from assistant.fakes import FixedDecider, HashingEncoder
 from assistant.generators.extractive import ExtractiveGenerator

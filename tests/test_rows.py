@@ -15,7 +15,8 @@ from assistant import Assistant
 from assistant.chain import State
 from assistant.deciders.learned import LearnedDecider, current_decider_dir
 from assistant.deciders.rows import OTHER, ROW_MODEL, load_row_questions, row_classes
-from assistant.deciders.support import IndexedSpan, SpanIndex, pick_support
+from assistant.deciders.spans import IndexedSpan, SpanIndex
+from assistant.deciders.support import pick_support
 from assistant.errors import IndexMissingError
 from assistant.settings import Settings
 from tests.conftest import TABLE_ROWS, make_settings

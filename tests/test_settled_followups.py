@@ -16,7 +16,7 @@ from assistant.deciders import Query
 from assistant.deciders.inputs import CLASSES
 from assistant.deciders.learned import SETTLED, UNSURE, LearnedDecider
 from assistant.deciders.rows import OTHER, RowModel
-from assistant.deciders.support import SpanIndex
+from assistant.deciders.spans import SpanIndex
 from assistant.fakes import HashingEncoder
 from assistant.generators.extractive import compose
 from assistant.schema import Decision

@@ -18,7 +18,8 @@ from assistant.deciders import Query
 from assistant.deciders.inputs import CLASSES, SPLIT_LAYER
 from assistant.deciders.named import asks_about_both
 from assistant.deciders.rows import RowModel
-from assistant.deciders.support import SpanIndex, pick_support, to_support
+from assistant.deciders.spans import SpanIndex
+from assistant.deciders.support import pick_support, to_support
 from assistant.deciders.top import ExportedTop
 from assistant.deciders.topics import asked_topics
 from assistant.errors import IndexMissingError

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant.deciders.inputs import INJECTION
-from assistant.deciders.support import SpanIndex
+from assistant.deciders.spans import SpanIndex
 from assistant.schema import Decision, Draft
 
 # The stances a label's quotes must show between them (one set is enough).
