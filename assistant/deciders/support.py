@@ -23,7 +23,8 @@ FACT_MARGIN = 0.12  # a second quote for a factual answer must be nearly as rele
 # environments...") rather than another way of saying "you have a clip". Dev situations (`evals/dev/situations.yaml`,
 # 118, each requiring the documents' words for why the model fits), fully right, the other dev sets unchanged
 # throughout: the nearest 3 / 4 / 5: 65 / 73 / 80 (five nearest read as a wall of "you have a clip"); 2 nearest and 2
-# that add most: 82; 2 and 3: 91. All four by what they add: 84, but then nearly the same quotes whatever was asked
+# that add most: 82 (83 once an FAQ's verdict came with its sentence, `quotes.py`); 2 and 3: 91. All four by what
+# they add: 84, but then nearly the same quotes whatever was asked
 # (23 new words outweigh any relevance). Weights 0.02 / 0.06, a cap of 8 or 10 words, their square root, rare words
 # (IDF), maximal marginal relevance, one per kind of passage, lifting the row the row classifier names, discounting
 # spans near every question (hubness): no better. Unseen eval-format sets, fully right: the ten older 648 (3 nearest)
