@@ -140,17 +140,21 @@ def _together(ranked: list[tuple[float, IndexedSpan]]) -> list[IndexedSpan]:
     return [best_both[1]]
 
 
+def _explains(item: IndexedSpan) -> bool:
+    """A table cell, or a span of three words or more: "Ray 3.2." or "Yes." alone explains nothing."""
+    return len(item.span.text.split()) >= 3 or item.passage.kind == "table-row"
+
+
 def _informative(item: IndexedSpan) -> bool:
-    return (len(item.span.text.split()) >= 3 or item.passage.kind == "table-row") \
-        and item.span.text != item.passage.heading
+    return _explains(item) and item.span.text != item.passage.heading
 
 
 def _diverse(ranked: list[tuple[float, IndexedSpan]], n: int, per_chunk: int = 1) -> list[IndexedSpan]:
     chosen: list[IndexedSpan] = []
     used: dict[str, int] = {}
     for _, item in ranked:
-        if len(item.span.text.split()) < 3 and item.passage.kind != "table-row":
-            continue  # "Ray 3.2." or "Yes." alone explains nothing
+        if not _explains(item):
+            continue
         if used.get(item.passage.chunk_id, 0) >= per_chunk:
             continue
         chosen.append(item)
@@ -166,8 +170,7 @@ def _covering(ranked: list[tuple[float, IndexedSpan]], chosen: list[IndexedSpan]
     chosen = list(chosen)
     said = set().union(*(item.terms for item in chosen))
     used = {item.passage.chunk_id for item in chosen}
-    pool = [(score, item) for score, item in ranked
-            if len(item.span.text.split()) >= 3 or item.passage.kind == "table-row"]  # as `_diverse`
+    pool = [(score, item) for score, item in ranked if _explains(item)]
     while len(chosen) < n:
         left = [(score + NEW_WORD_WEIGHT * len(item.terms - said), item) for score, item in pool
                 if item.passage.chunk_id not in used]
