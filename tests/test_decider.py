@@ -40,8 +40,7 @@ def test_training_data_is_valid_and_kept_apart_from_the_eval_cases() -> None:
     cases = load_cases()
     asked = [c.question for c in cases] + [t.content for c in cases for t in c.history if t.role == "user"]
     frozen_keys, frozen_text = {_words(q) for q in asked}, "\n".join(q.lower() for q in asked)
-    written = [row for folder in (DATA_DIR, UPDATE_DIR, DATA_DIR.parent / "unseen")
-               for path in sorted(folder.glob("*.jsonl")) for row in _jsonl(path)]
+    written = [row for path in _written_files() for row in _jsonl(path)]
     assert len(written) > len(examples)
     said = [row["text"] for row in written] + [turn["content"] for row in written for turn in row.get("history", [])
                                                if turn.get("role") == "user"]
@@ -55,6 +54,12 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9.]+", text.lower())).rstrip(".")
 
 
+def _written_files() -> list[Path]:
+    """Every written batch: trained on (raw/, update/) or kept unseen."""
+    folders = (DATA_DIR, UPDATE_DIR, DATA_DIR.parent / "unseen")
+    return sorted(path for folder in folders for path in folder.glob("*.jsonl"))
+
+
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     """A data file's rows (blank lines skipped, as the loader skips them)."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -65,8 +70,7 @@ def test_the_data_card_counts_each_batch_as_its_file_holds_it() -> None:
     order = ["ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none", "abstain"]
     rows = {m.group(1): [c.strip() for c in m.group(0).strip(" |").split(" | ")]
             for m in re.finditer(r"^\| `(\w+)`.*\|$", (DATA_DIR.parent / "CARD.md").read_text(encoding="utf-8"), re.M)}
-    folders = (DATA_DIR, UPDATE_DIR, DATA_DIR.parent / "unseen")
-    files = sorted(path for folder in folders for path in folder.glob("*.jsonl"))
+    files = _written_files()
     assert {f.stem for f in files} == set(rows)
     for path in files:
         lines = _jsonl(path)
