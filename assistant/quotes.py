@@ -15,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from assistant.schema import Citation, Decision, Passage, Support
-from assistant.text import normalise_ws, split_sentences
+from assistant.text import models_named, normalise_ws, split_sentences
 
 _LEANS_BACK = re.compile(r"^(?:it|its|it's|this|that|these|those|they|their|them|such|the result)\b", re.IGNORECASE)
-_NAMES_A_MODEL = re.compile(r"\bRay\b")
 _CELL_LABEL = re.compile(r"^(?P<row>.+) \((?P<column>[^()]+)\)$")
 
 
@@ -43,7 +42,7 @@ def whole_sentence(quote: str, passage: Passage) -> str:
     for i, sentence in enumerate(sentences):
         if needle and needle in sentence:
             opening = sentences[0]
-            short_or_general = len(opening.split()) < 3 or not _NAMES_A_MODEL.search(opening)
+            short_or_general = len(opening.split()) < 3 or not models_named(opening)
             verdict = i == 1 and passage.kind == "faq" and short_or_general
             if i > 0 and (_LEANS_BACK.match(sentence) or verdict):
                 return f"{sentences[i - 1]} {sentence}"
