@@ -8,7 +8,7 @@ import pytest
 
 from assistant.condense import condense
 from assistant.deciders.inputs import strip_injections
-from assistant.deciders.support import ONE_MODEL_QUOTES
+from assistant.deciders.support import JOBS_ROW, ONE_MODEL_QUOTES
 from assistant.errors import InputError
 from assistant.schema import Citation
 from assistant.text import normalise_ws
@@ -132,11 +132,31 @@ def test_a_one_model_answer_quotes_the_documents_reasons(bot) -> None:  # type: 
     footage already" hears what footage is worth keeping and changing for, not four ways of saying "you have a clip"
     (the four nearest name three of these reasons)."""
     answer = bot.ask("we have the footage already, which model?")
-    assert answer.recommendation == "ray-3.2" and len(answer.citations) == ONE_MODEL_QUOTES
-    assert len({c.chunk_id for c in answer.citations}) == ONE_MODEL_QUOTES  # no passage quoted twice
-    quoted = " ".join(c.quote for c in answer.citations).lower()
+    chosen = [c for c in answer.citations if c.row != JOBS_ROW]  # the jobs cell comes besides (next test)
+    assert answer.recommendation == "ray-3.2" and len(chosen) == ONE_MODEL_QUOTES
+    assert len({c.chunk_id for c in answer.citations}) == len(answer.citations)  # no passage quoted twice
+    quoted = " ".join(c.quote for c in chosen).lower()
     reasons = ["timing", "motion", "performance", "product placement", "relight", "swap", "environment", "duration"]
     assert sum(reason in quoted for reason in reasons) >= 6, quoted
+
+
+@pytest.mark.parametrize(("question", "label", "job"), [
+    ("got a clip of my dog catching a frisbee, can it look like an oil painting but keep every move?", "ray-3.2",
+     "restyle"),
+    ("the shampoo commercial is finished and cut, only the bottle needs to be the new one", "ray-3.2",
+     "product swap"),
+    ("nothing is recorded, I want to see a rough version of a space-themed opener before we commit", "ray-3",
+     "first draft"),
+])
+def test_a_one_model_answer_names_the_jobs_its_model_serves(bot, question: str, label: str,  # type: ignore[no-untyped-def]
+                                                             job: str) -> None:
+    """The documents name the job asked ("restyle" for "make it look like an oil painting") in one short table cell
+    that ranks low against long sentences; the answer quotes its model's cell of that row, once, after the rest."""
+    answer = bot.ask(question)
+    assert answer.recommendation == label
+    jobs = [c for c in answer.citations if c.row == JOBS_ROW]
+    assert len(jobs) == 1 and jobs[0].column == ("Ray 3.2" if label == "ray-3.2" else "Ray 3")
+    assert job in jobs[0].quote.lower() and len(answer.citations) <= ONE_MODEL_QUOTES + 1
 
 
 @pytest.mark.parametrize("question", [
