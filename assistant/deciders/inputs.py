@@ -19,14 +19,18 @@ SPLIT_OUTPUT = "hidden_split"  # the encoder's ONNX output holding those shared 
 CONTEXT_TURNS = 4  # the last two exchanges carry the situation; older turns rarely change it
 _MARKUP = re.compile(r"[*_`#>\[\]“”]+")
 # Sentences that try to give the assistant orders: data to us, never instructions, so they are dropped
-# before anything (retrieval, the decider, an LLM) reads the message.
+# before anything (retrieval, the decider, an LLM) reads the message. "Say that/exactly" is an order only as an
+# imperative (a sentence's first words, or after "just", "please", "you"...): "Does the FAQ say that Ray 3 is obsolete?"
+# and "what does it say exactly?" ask about the documents, and were dropped whole. ("Could you say that again" stays an
+# order, as the decider's training data was read: no message in the data or the eval sets is read otherwise.)
 INJECTION = re.compile(
     r"(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|my\s+|previous\s+|prior\s+|"
     r"above\s+|earlier\s+|these\s+)*(?:instructions?|rules?|prompts?|guidelines?|directions?|context|documents?"
     r"|constraints?)|you are now|you're now|from now on|act as|pretend (?:to be|you)|roleplay|role-play|"
     r"jailbreak|\bdan\b|developer mode|system prompt|your (?:instructions|prompt|rules)|reveal (?:your|the)|"
     r"print (?:your|the) (?:prompt|instructions|system)|new instructions?|respond only with|only answer with|"
-    r"say (?:that|exactly)|repeat after me|\bsudo\b|admin mode", re.IGNORECASE)
+    r"(?:^|(?<=[.!?:;]\s)|\b(?:just|please|now|only|you)\s+)say (?:that|exactly)|repeat after me|\bsudo\b|admin mode",
+    re.IGNORECASE)
 
 
 # Where an order to the assistant ends and what follows may be the user's own question.
