@@ -5,7 +5,7 @@ leans on the one before ("Its value is the combination of ..."). Before an answe
 widened to the whole sentence (with the sentence before it when it opens with a pronoun, or when that one is an FAQ
 answer's opening verdict: "Not always.", "Start with the job, not the model name."); a table cell stays the cell,
 and carries its row and column labels.
-Spans that widen to the same sentence are shown once.
+Spans that widen to the same sentence, or to one that another quote holds, are shown once.
 """
 
 from __future__ import annotations
@@ -68,10 +68,15 @@ def widen(decision: Decision, passages: dict[str, Passage], verbatim: Callable[[
                 if verbatim(candidate, passage):
                     item = candidate
         key = normalise_ws(item.quote)
-        if key in seen:  # two clauses of one sentence: show the sentence once, speaking for both
-            first = out[seen[key]]
-            if first.stance != item.stance:
-                out[seen[key]] = replace(first, stance="none")
+        # Two clauses of one sentence, or a sentence and the wider quote that holds it ("Start with the job, not the
+        # model name." and "Start with the job, not the model name. If you have footage, ..."): shown once, the
+        # wider, speaking for both.
+        held = key if key in seen else next((k for k in seen if k in key or key in k), None)
+        if held is not None:
+            n = seen.pop(held)
+            wider = out[n] if len(held) >= len(key) else item
+            out[n] = replace(wider, stance=wider.stance if out[n].stance == item.stance else "none")
+            seen[normalise_ws(out[n].quote)] = n
             continue
         seen[key] = len(out)
         out.append(item)

@@ -361,6 +361,16 @@ def test_a_factual_question_about_a_guide_list_gets_the_whole_list(bot: Assistan
         "The performance is good", "The timing is already cut", "The environment or product needs to change"]
 
 
+def test_a_factual_question_answered_by_the_faq_gets_its_whole_answer(bot: Assistant) -> None:
+    # The FAQ's answer is each side of one answer: its Ray 3 sentence alone hid the Ray 3.2 one. Its opening verdict
+    # comes with the sentence after it (`quotes.py`), and is not shown a second time alone.
+    answer = bot.ask("what does the FAQ say about generation-first workflows?")
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert [c.quote for c in answer.citations] == [
+        "Start with the job, not the model name. If you have footage, start with Ray 3.2.",
+        "If you only have an idea, start with Ray 3 or another generation-first workflow."]
+
+
 @pytest.mark.parametrize("question, columns", [
     ("what control style does 3.2 have?", [("Control style", "Ray 3.2")]),
     ("3 vs 3.2 on continuity?", [("Continuity", "Ray 3.2"), ("Continuity", "Ray 3")]),

@@ -111,6 +111,13 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     at_length = index.elaborations.get(id(chosen[0])) if chosen and row.get(chosen[0].passage.heading) else None
     if at_length is None and chosen and chosen[0].passage.kind == "guide":
         return _whole_list(index, chosen[0]) or chosen
+    if at_length is None and chosen and chosen[0].passage.kind == "faq" and not named:
+        # An FAQ answer is two or three sentences, each one side of it: "what does the guide tell first-timers to
+        # start with?" is answered by all of "Start with the job... If you have footage... If you only have an
+        # idea...", not its Ray 3 sentence alone. Not when one model is asked about: its side answers. Dev factual
+        # 50 -> 52 of 58, the other dev sets and the quote dev set (142 of 148) unchanged (2026-12-05).
+        whole = _whole_list(index, chosen[0])
+        return whole
     return [chosen[0], at_length] if at_length is not None else chosen
 
 
@@ -121,8 +128,9 @@ def _jobs(index: SpanIndex, stance: str) -> list[IndexedSpan]:
 
 
 def _whole_list(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
-    """Every item of the decision guide's list that `item` is from, in order: one sign alone does not answer "what
-    signs does the guide list for Ray 3.2?". Quote dev set 141 -> 142 of 148; evals/dev unchanged (2026-12-05)."""
+    """Every item of the decision guide's list (or sentence of the FAQ answer) that `item` is from, in order: one
+    sign alone does not answer "what signs does the guide list for Ray 3.2?". Quote dev set 141 -> 142 of 148;
+    evals/dev unchanged (2026-12-05)."""
     return [i for i in index.items if i.passage.chunk_id == item.passage.chunk_id and i.evidence
             and i.span.text != i.passage.heading]
 
