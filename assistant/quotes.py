@@ -74,8 +74,8 @@ def widen(decision: Decision, passages: dict[str, Passage], verbatim: Callable[[
         held = key if key in seen else next((k for k in seen if k in key or key in k), None)
         if held is not None:
             n = seen.pop(held)
-            wider = out[n] if len(held) >= len(key) else item
-            out[n] = replace(wider, stance=wider.stance if out[n].stance == item.stance else "none")
+            kept = out[n] if len(held) >= len(key) else item
+            out[n] = replace(kept, stance=kept.stance if out[n].stance == item.stance else "none")
             seen[normalise_ws(out[n].quote)] = n
             continue
         seen[key] = len(out)
