@@ -172,6 +172,18 @@ def test_a_one_model_answer_names_the_jobs_its_model_serves(bot, question: str, 
     assert job in jobs[0].quote.lower() and len(answer.citations) <= ONE_MODEL_QUOTES + 1
 
 
+@pytest.mark.parametrize("question", ["is one of them just better than the other?", "ray 3 vs ray 3.2 in general?"])
+def test_a_general_answer_opens_with_the_pages_own_verdict(bot, question: str) -> None:  # type: ignore[no-untyped-def]
+    """The page answers "which is better?" itself before any condition; quoted from its introduction, not as an FAQ."""
+    answer = bot.ask(question)
+    assert answer.recommendation == "depends", answer.decision_trace
+    first, second = answer.citations[:2]
+    assert (first.quote, first.section) == ("Ray 3 and Ray 3.2 are not interchangeable.", "Introduction")
+    assert second.quote.startswith("The practical difference is simple:")
+    assert "*FAQ, “Ray 3.2 vs Ray 3: Which" not in answer.answer  # the page's title is no FAQ question
+    assert not any(line.startswith("- For **Both**") for line in answer.answer.splitlines())
+
+
 @pytest.mark.parametrize("question", [
     "How much does Ray 3.2 cost?", "When was Ray 3 released?", "Does Ray 3.2 output 4K?",
     "Can Ray 3 make music for my video?", "Is Sora better than Ray 3?", "What's a good lasagna recipe?",

@@ -2,8 +2,9 @@
 
 The spans come ranked for the question (`spans.SpanIndex.ranked`). One model's answer quotes the nearest, then
 those that add most, and the jobs its model serves; a sequence, the documents' prescriptions in order; a general
-answer, one condition for each model; a factual one, what answers it: a cell with the sentence that says it at
-length, an item of the decision guide's lists with the rest of its list, both sides when it asks about both.
+answer, the page's verdict and one condition for each model; a factual one, what answers it: a cell with the
+sentence that says it at length, an item of the decision guide's lists with the rest of its list (or an FAQ answer
+whole), both sides when it asks about both.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
                   if item.passage.chunk_id not in used]
         return steps + _diverse(change, 1)
     if label == "depends":
-        return _paired(index.ranked(query, terms, ranks, row=row), factual=False)
+        paired = _paired(index.ranked(query, terms, ranks, row=row), factual=False)
+        return _general_verdict(index) + paired if paired else []
     # A factual question is ranked by what it asks about, its words without the models' names (they pick the
     # side, by stance): "how is control handled in Ray 3.2 compared with Ray 3?" is the Control style row, not
     # a sentence that names both models and says "control" in passing.
@@ -119,6 +121,21 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
         whole = _whole_list(index, chosen[0])
         return whole
     return [chosen[0], at_length] if at_length is not None else chosen
+
+
+def _general_verdict(index: SpanIndex) -> list[IndexedSpan]:
+    """The page's own general answer, which a general (`depends`) answer opens with: its first prose sentence on the
+    two models that is no title ("Ray 3 and Ray 3.2 are not interchangeable."), with the next sentence when that one
+    names neither model and so goes on with it ("The practical difference is simple: one is better for inventing a
+    shot, the other is better for transforming a shot you already have."). Dev situations 103 -> 105 of 118, the
+    other dev sets unchanged; the first sentence alone 104, after the two conditions 104 (2026-12-05)."""
+    first = next((i for i in index.items if i.passage.kind == "prose" and i.span.stance == "both" and i.evidence
+                  and i.span.text != i.passage.heading), None)
+    if first is None:
+        return []
+    spans = [i for i in index.items if i.passage.chunk_id == first.passage.chunk_id and i.evidence]
+    after = spans[spans.index(first) + 1:][:1]
+    return [first] + [i for i in after if i.span.stance not in ("ray-3.2", "ray-3", "both")]
 
 
 def _jobs(index: SpanIndex, stance: str) -> list[IndexedSpan]:

@@ -28,7 +28,7 @@ WHY = {
     "depends": "Luma's documents give each condition:",
     "none": "",
 }
-CONDITION = {"ray-3.2": "**Ray 3.2**", "ray-3": "**Ray 3**", "both": "**Both**", "none": ""}
+CONDITION = {"ray-3.2": "**Ray 3.2**", "ray-3": "**Ray 3**"}
 
 
 def abstention_text(decision: Decision) -> str:
@@ -46,12 +46,12 @@ def quote_line(support: Support, number: int, with_stance: bool) -> str:
     where = ""
     if support.row and support.column:  # a table cell: its row and column say what it means
         where = f"*{support.section} table, {support.row} ({support.column})*"
-    elif support.label.endswith("?"):
+    elif support.label.endswith("?") and support.section == "FAQ":  # not the page's title, which asks one too
         where = f"*FAQ, “{support.label}”*"
     elif support.label and support.label != support.quote:
         where = f"*{support.section}, {support.label}*"  # e.g. "Decision guide, Use Ray 3 for invention"
     lead = ""
-    if with_stance and support.stance in CONDITION and support.stance != "none":
+    if with_stance and support.stance in CONDITION:  # the general verdict before the conditions is none
         lead = f"For {CONDITION[support.stance]}: "
     return f"- {lead}“{support.quote}” [{number}]" + (f" — {where}" if where else "")
 
