@@ -361,6 +361,15 @@ def test_a_factual_question_about_a_guide_list_gets_the_whole_list(bot: Assistan
         "The performance is good", "The timing is already cut", "The environment or product needs to change"]
 
 
+def test_a_factual_answer_from_a_cell_also_quotes_the_nearest_sentence(bot: Assistant) -> None:
+    # A cell of three words, lifted by the row it answers, no longer stands alone: a sentence of its side comes too.
+    answer = bot.ask("what is ray 3.2 best at, at its core?")
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    cell, sentence = answer.citations
+    assert (cell.row, cell.column) == ("Core strength", "Ray 3.2") and not sentence.row
+    assert "Ray 3.2" in sentence.quote and "Ray 3 " not in sentence.quote and len(sentence.quote.split()) > 5
+
+
 def test_a_factual_question_answered_by_the_faq_gets_its_whole_answer(bot: Assistant) -> None:
     # The FAQ's answer is each side of one answer: its Ray 3 sentence alone hid the Ray 3.2 one. Its opening verdict
     # comes with the sentence after it (`quotes.py`), and is not shown a second time alone.
