@@ -15,6 +15,7 @@ import pytest
 from assistant.core import Assistant
 from assistant.deciders.inputs import CLASSES, context_of, decider_input
 from assistant.deciders.learned import META, TOP_MODEL, current_decider_dir
+from assistant.deciders.named import models_meant
 from assistant.deciders.rows import load_row_questions
 from assistant.deciders.support import ONE_MODEL_QUOTES
 from assistant.errors import IndexMissingError
@@ -359,6 +360,28 @@ def test_a_factual_question_about_a_guide_list_gets_the_whole_list(bot: Assistan
     assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
     assert [c.quote for c in answer.citations] == [
         "The performance is good", "The timing is already cut", "The environment or product needs to change"]
+
+
+@pytest.mark.parametrize("follow_up", ["and the other one?", "and the older model?"])
+def test_a_factual_follow_up_about_the_other_model_quotes_its_side(bot: Assistant, follow_up: str) -> None:
+    # "The other one" after a question on Ray 3.2 is Ray 3, and so is "the older model"; it used to be answered
+    # from Ray 3.2's side again.
+    history = [{"role": "user", "content": "what does ray 3.2 start from?"},
+               {"role": "assistant", "content": "Here is what Luma's documents say:\n- “Existing source clip”"}]
+    answer = bot.ask(follow_up, history=history)
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert answer.citations[0].column == "Ray 3" and all("Ray 3.2" not in c.quote for c in answer.citations)
+
+
+@pytest.mark.parametrize(("question", "context", "meant"), [
+    ("and the other one?", "user: what does Ray 3.2 start from?", {"ray-3"}),
+    ("and the other model?", "user: what can I do? | assistant: Use Ray 3: nothing is filmed", {"ray-3.2"}),
+    ("the older one or the newer one?", "", {"ray-3", "ray-3.2"}),
+    ("what does it keep?", "user: tell me about Ray 3.2", {"ray-3.2"}),
+    ("the other one?", "", set()),
+])
+def test_models_meant_by_a_follow_up(question: str, context: str, meant: set[str]) -> None:
+    assert models_meant(question, context) == meant
 
 
 def test_a_factual_answer_from_a_cell_also_quotes_the_nearest_sentence(bot: Assistant) -> None:

@@ -10,6 +10,12 @@ _BOTH = re.compile(r"\b(?:both|the two|each (?:one|model)|differ\w*|compar\w*|ve
                    re.IGNORECASE)
 
 _NUMBERS = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
+# The models by age ("the older one" is Ray 3, "the newer model" Ray 3.2) and "the other one", which is the model the
+# conversation was about, flipped.
+_BY_AGE = {"ray-3": re.compile(r"\b(?:older|previous|earlier)\s+(?:one|model|version|ray)\b", re.IGNORECASE),
+           "ray-3.2": re.compile(r"\b(?:newer|latest|later)\s+(?:one|model|version|ray)\b", re.IGNORECASE)}
+_OTHER = re.compile(r"\bother\s+(?:one|model|version|ray)\b", re.IGNORECASE)
+_MODELS = frozenset({"ray-3", "ray-3.2"})
 _PAIRING = frozenset({"vs", "versus", "v", "or", "and"})
 
 
@@ -25,6 +31,19 @@ def models_asked(question: str) -> set[str]:
         if any(word == "3" and any(_beside(words, i, v) for v in versions) for i, word in enumerate(words)):
             named.add("ray-3")
     return named
+
+
+def models_meant(question: str, context: str) -> set[str]:
+    """The models a follow-up asks about: by name or by age ("the older one"), else "the other one" (the model its
+    last user turn named, or else the last answer recommended, flipped), else that model itself ("what does it keep?"
+    after a question on Ray 3.2)."""
+    named = models_asked(question) | {model for model, said in _BY_AGE.items() if said.search(question)}
+    if named:
+        return named
+    earlier = models_asked(last_user_turn(context)) or last_verdict(context)
+    if _OTHER.search(question) and len(earlier) == 1:
+        return set(_MODELS - earlier)
+    return earlier
 
 
 def _beside(words: list[str], i: int, j: int) -> bool:

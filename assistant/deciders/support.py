@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.deciders.named import last_user_turn, last_verdict, models_asked
+from assistant.deciders.named import models_meant
 from assistant.deciders.spans import IndexedSpan, SpanIndex, content_terms
 from assistant.retrieve import lexical_tokens
 from assistant.schema import Passage, Recommendation, Support
@@ -101,7 +101,7 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
         return _together(ranked_all) or _paired(ranked_all, factual=True)
     # "what does Ray 3.2 keep?" is answered from Ray 3.2's side, and so is "what kinds of adherence?" after "how is
     # Ray 3.2 steered?", and "what does it hold on to?" after an answer that recommended Ray 3.2.
-    named = models_asked(question) or models_asked(last_user_turn(context)) or last_verdict(context)
+    named = models_meant(question, context)
     ranked = [(score, item) for score, item in index.ranked(query, subject, ranks, row=row)
               if _informative(item) and (len(named) != 1 or item.span.stance in named)]
     if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY:
