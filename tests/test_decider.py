@@ -15,7 +15,7 @@ import pytest
 from assistant.core import Assistant
 from assistant.deciders.inputs import CLASSES, context_of, decider_input
 from assistant.deciders.learned import META, TOP_MODEL, current_decider_dir
-from assistant.deciders.named import models_meant
+from assistant.deciders.named import models_meant, sections_named
 from assistant.deciders.rows import load_row_questions
 from assistant.deciders.support import ONE_MODEL_QUOTES
 from assistant.errors import IndexMissingError
@@ -382,6 +382,24 @@ def test_a_factual_follow_up_about_the_other_model_quotes_its_side(bot: Assistan
 ])
 def test_models_meant_by_a_follow_up(question: str, context: str, meant: set[str]) -> None:
     assert models_meant(question, context) == meant
+
+
+def test_a_factual_question_naming_its_source_is_answered_from_it(bot: Assistant) -> None:
+    # It named the decision guide, and got the introduction and a table cell.
+    answer = bot.ask("in the decision guide, what points you to ray 3?")
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert answer.citations and {c.section for c in answer.citations} == {"Decision guide"}, answer.citations
+
+
+@pytest.mark.parametrize(("question", "sections"), [
+    ("according to the FAQ, what does Ray 3.2 keep?", {"FAQ"}),
+    ("what does the intro say, and the comparison table?", {"Introduction", "Comparison"}),
+    ("per the decision guide, when is ray 3 right?", {"Decision guide"}),
+    ("what does the guide tell first-timers?", set()),  # people call the whole page "the guide"
+    ("we guided the drone along the coast", set()),
+])
+def test_sections_named(question: str, sections: set[str]) -> None:
+    assert sections_named(question) == sections
 
 
 def test_a_factual_answer_from_a_cell_also_quotes_the_nearest_sentence(bot: Assistant) -> None:

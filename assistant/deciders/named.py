@@ -46,6 +46,18 @@ def models_meant(question: str, context: str) -> set[str]:
     return earlier
 
 
+# The documents' parts by the names people give them ("per the FAQ", "the decision guide", "the intro", "the table").
+_SECTIONS = {"FAQ": re.compile(r"\bfaqs?\b", re.IGNORECASE),
+             "Decision guide": re.compile(r"\bdecision\s+(?:guide|section)\b", re.IGNORECASE),
+             "Introduction": re.compile(r"\bintro(?:duction)?\b", re.IGNORECASE),
+             "Comparison": re.compile(r"\b(?:table|comparison\s+(?:section|table|chart))\b", re.IGNORECASE)}
+
+
+def sections_named(question: str) -> set[str]:
+    """The parts of the documents a question names as its source ("according to the FAQ, ...")."""
+    return {section for section, named in _SECTIONS.items() if named.search(question)}
+
+
 def _beside(words: list[str], i: int, j: int) -> bool:
     """Words i and j are next to each other ("3/3.2") or joined by one word that pairs them ("3 vs 3.2")."""
     low, high = sorted((i, j))
