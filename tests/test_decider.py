@@ -402,6 +402,16 @@ def test_sections_named(question: str, sections: set[str]) -> None:
     assert sections_named(question) == sections
 
 
+def test_a_factual_question_about_the_pair_gets_the_pages_sentence_on_both(bot: Assistant) -> None:
+    # It got the FAQ's "Yes. A practical workflow..." (the two together), which reads as "yes, interchangeable".
+    answer = bot.ask("do the docs treat ray 3 and ray 3.2 as interchangeable?")
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert [c.quote for c in answer.citations] == [
+        "Ray 3 and Ray 3.2 are not interchangeable.",
+        "The practical difference is simple: one is better for inventing a shot, the other is better for "
+        "transforming a shot you already have."]
+
+
 def test_a_factual_answer_from_a_cell_also_quotes_the_nearest_sentence(bot: Assistant) -> None:
     # A cell of three words, lifted by the row it answers, no longer stands alone: a sentence of its side comes too.
     answer = bot.ask("what is ray 3.2 best at, at its core?")
