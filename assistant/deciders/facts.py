@@ -1,0 +1,105 @@
+"""What a factual answer quotes: the span that answers it, a cell with the sentence that says it at length (or the
+nearest sentence), an item of the decision guide's lists with the rest of its list, an FAQ answer whole, both sides
+when it asks about both, and the part of the documents it names as its source."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.deciders.named import models_meant, sections_named
+from assistant.deciders.picking import PRESCRIPTIVE, continued, diverse, informative, paired
+from assistant.deciders.spans import IndexedSpan, SpanIndex, content_terms
+from assistant.retrieve import lexical_tokens
+
+MIN_FACT_SIMILARITY = 0.35  # below this, no span answers a factual question: abstain rather than guess
+FACT_MARGIN = 0.12  # a second quote for a factual answer must be nearly as relevant as the first
+# How near the question a sentence must be to be quoted beside a table cell that answers a factual question. Chosen on
+# dev (2026-12-05): quote dev set / the fresh factual dev set `facts3` (76) at 0.35, 0.5, 0.65, 0.8, 0.95: 143+40,
+# 143+40, 143+40 (the best quote precision of the three), 142+39, 142+37; without it 142+37; evals/dev unchanged.
+# Unseen eval-format sets 892 -> 893, against a bound of 893 set before measuring.
+PROSE_BESIDE_CELL = 0.65
+MODEL_TERMS = frozenset(lexical_tokens("Ray 3, Ray 3.2"))
+
+
+def pick_facts(index: SpanIndex, query: np.ndarray, question: str, ranks: dict[str, int], both_sides: bool,
+               row: dict[str, float] | None, context: str) -> list[IndexedSpan]:
+    """The spans that answer a factual question; none when no span is even near it (`MIN_FACT_SIMILARITY`)."""
+    terms = content_terms(question)
+    # A factual question is ranked by what it asks about, its words without the models' names (they pick the
+    # side, by stance): "how is control handled in Ray 3.2 compared with Ray 3?" is the Control style row, not
+    # a sentence that names both models and says "control" in passing.
+    subject, row = terms - MODEL_TERMS, row or {}
+    # "According to the FAQ, ..." is answered from the FAQ, and no table row is lifted for it (`_from_sections`).
+    sections = sections_named(question)
+    row = row if not sections or "Comparison" in sections else {}
+    if both_sides:
+        # one ranking serves both ways of answering
+        ranked_all = _from_sections(index.ranked(query, subject, ranks, row=row), sections)
+        return _together(index, ranked_all) or paired(ranked_all, floor=MIN_FACT_SIMILARITY)
+    # "what does Ray 3.2 keep?" is answered from Ray 3.2's side, and so is "what kinds of adherence?" after "how is
+    # Ray 3.2 steered?", and "what does it hold on to?" after an answer that recommended Ray 3.2.
+    named = models_meant(question, context)
+    ranked = [(score, item) for score, item in index.ranked(query, subject, ranks, row=row)
+              if informative(item) and (len(named) != 1 or item.span.stance in named)]
+    ranked = _from_sections(ranked, sections)
+    if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY:
+        return []
+    best = ranked[0][0]
+    if not named and ranked[0][1].passage.kind == "table-row":
+        # It names neither model ("which one keeps the clip's timing, and what about the other?"): the row's
+        # two cells answer it, each with its column, rather than one cell that hides the comparison.
+        cells = ranked[0][1].passage.chunk_id
+        return [item for item in index.items if item.passage.chunk_id == cells][:2]
+    chosen = diverse([(score, item) for score, item in ranked if score >= best - FACT_MARGIN], 2)
+    # The cell of the row asked about, with the sentence that says it at length, when the documents have one: "what
+    # control tools does 3.2 give you?" is answered by "Keyframes, adherence, locks" and the FAQ's full list.
+    at_length = index.elaborations.get(id(chosen[0])) if chosen and row.get(chosen[0].passage.heading) else None
+    if at_length is None and chosen and chosen[0].passage.kind == "guide":
+        return _whole_list(index, chosen[0]) or chosen
+    if at_length is None and chosen and chosen[0].passage.kind == "faq" and not named:
+        # An FAQ answer is two or three sentences, each one side of it: "what does the guide tell first-timers to
+        # start with?" is answered by all of "Start with the job... If you have footage... If you only have an
+        # idea...", not its Ray 3 sentence alone. Not when one model is asked about: its side answers. Dev factual
+        # 50 -> 52 of 58, the other dev sets and the quote dev set (142 of 148) unchanged (2026-12-05).
+        whole = _whole_list(index, chosen[0])
+        return whole
+    if at_length is None and chosen and chosen[0].passage.kind == "table-row":
+        # A cell of a few words, lifted by the row it answers, leaves every sentence outside `FACT_MARGIN`: "in what
+        # situation is Ray 3.2 at its strongest, per the intro?" got "Video-to-video transformation" alone. The
+        # nearest sentence comes too, when near enough (`PROSE_BESIDE_CELL`).
+        prose = [item for score, item in ranked if item.passage.kind != "table-row" and score >= PROSE_BESIDE_CELL]
+        return chosen + [item for item in prose[:1] if item not in chosen]
+    return [chosen[0], at_length] if at_length is not None else chosen
+
+
+def _from_sections(ranked: list[tuple[float, IndexedSpan]], sections: set[str]) -> list[tuple[float, IndexedSpan]]:
+    """Only the spans of the parts of the documents a factual question names as its source, when one of them is near
+    enough to answer it (else all): "per the decision guide's quick rule, what points to Ray 3?" is its "Start from
+    the asset you have...", not the table's Best starting point. A bare "guide" is not such a name: people call the
+    whole page that ("what does the guide tell first-timers?" is the FAQ's). Fresh factual dev set 41 -> 42 of 76;
+    with "guide" as a name, 43 but evals/dev factual 52 -> 49; the other dev sets and the quote dev set unchanged."""
+    kept = [(score, item) for score, item in ranked if item.passage.section in sections]
+    return kept if kept and kept[0][0] >= MIN_FACT_SIMILARITY else ranked
+
+
+def _whole_list(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
+    """Every item of the decision guide's list (or sentence of the FAQ answer) that `item` is from, in order: one
+    sign alone does not answer "what signs does the guide list for Ray 3.2?". Quote dev set 141 -> 142 of 148;
+    evals/dev unchanged (2026-12-05)."""
+    return [i for i in index.items if i.passage.chunk_id == item.passage.chunk_id and i.evidence
+            and i.span.text != i.passage.heading]
+
+
+def _together(index: SpanIndex, ranked: list[tuple[float, IndexedSpan]]) -> list[IndexedSpan]:
+    """A question about both models that asks how they work together ("in the combined workflow, what does Ray 3.2
+    do after Ray 3?") is answered by the documents' sentence on the two in turn, when it ranks above every sentence
+    about one model; otherwise [] (one side each, `paired`). Quote dev set, tune half: 63 -> 64 of 68 (2026-12-04).
+    So is one about the two as a pair ("are they interchangeable, per the page?"): the page's sentence on both, with
+    the one that goes on with it (`continued`). Fresh factual dev set 42 -> 43 of 76; no other dev answer changed."""
+    ranked = [(score, item) for score, item in ranked if informative(item)]
+    best_side = next((score for score, item in ranked if item.span.stance in ("ray-3.2", "ray-3")), None)
+    best_both = next(((score, item) for score, item in ranked
+                      if item.span.stance == "both" and item.passage.kind in (*PRESCRIPTIVE, "prose")), None)
+    if best_both is None or best_side is None or best_both[0] < max(best_side, MIN_FACT_SIMILARITY):
+        return []
+    return continued(index, best_both[1]) if best_both[1].passage.kind == "prose" else [best_both[1]]

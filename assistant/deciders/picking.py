@@ -1,0 +1,54 @@
+"""The small choices every kind of answer makes among ranked spans: which explain anything, one per passage, one
+for each model, a sentence with the one that goes on with it."""
+
+from __future__ import annotations
+
+from assistant.deciders.spans import IndexedSpan, SpanIndex
+
+PRESCRIPTIVE = ("guide", "faq")  # passage kinds that tell the reader what to do, not only describe the models
+
+
+def explains(item: IndexedSpan) -> bool:
+    """A table cell, or a span of three words or more: "Ray 3.2." or "Yes." alone explains nothing."""
+    return len(item.span.text.split()) >= 3 or item.passage.kind == "table-row"
+
+
+def informative(item: IndexedSpan) -> bool:
+    return explains(item) and item.span.text != item.passage.heading
+
+
+def diverse(ranked: list[tuple[float, IndexedSpan]], n: int, per_chunk: int = 1) -> list[IndexedSpan]:
+    chosen: list[IndexedSpan] = []
+    used: dict[str, int] = {}
+    for _, item in ranked:
+        if not explains(item):
+            continue
+        if used.get(item.passage.chunk_id, 0) >= per_chunk:
+            continue
+        chosen.append(item)
+        used[item.passage.chunk_id] = used.get(item.passage.chunk_id, 0) + 1
+        if len(chosen) == n:
+            break
+    return chosen
+
+
+def paired(ranked: list[tuple[float, IndexedSpan]], floor: float = 0.0) -> list[IndexedSpan]:
+    """One span for each model, best from the same passage: a row, or a sentence that states both conditions.
+    `ranked` is every span, best first (`SpanIndex.ranked`); none when neither side's best reaches `floor`."""
+    best_32 = [si for si in ranked if si[1].span.stance == "ray-3.2" and informative(si[1])]
+    best_3 = [si for si in ranked if si[1].span.stance == "ray-3" and informative(si[1])]
+    if not best_32 or not best_3 or max(best_32[0][0], best_3[0][0]) < floor:
+        return []
+    pairs = [(a[0] + b[0], a[1], b[1]) for a in best_32[:12] for b in best_3[:12]
+             if a[1].passage.chunk_id == b[1].passage.chunk_id]
+    if pairs:
+        _, a, b = max(pairs, key=lambda t: t[0])
+        return [a, b]
+    return [best_32[0][1], best_3[0][1]]
+
+
+def continued(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
+    """`item`, with the next sentence of its passage when that one names neither model and so goes on with it."""
+    spans = [i for i in index.items if i.passage.chunk_id == item.passage.chunk_id and i.evidence]
+    after = spans[spans.index(item) + 1:][:1]
+    return [item] + [i for i in after if i.span.stance not in ("ray-3.2", "ray-3", "both")]
