@@ -351,6 +351,7 @@ def test_a_sequence_quotes_the_documents_workflow_in_its_order(bot: Assistant, q
     assert bot.pipeline.spans.stance_of(change.quote) == "ray-3.2", change
     steps = ["Generate a direction in Ray 3", "Pick the strongest take", "Transform and localize with Ray 3.2"]
     assert [c.quote for c in answer.citations if c.quote in steps] == steps, answer.citations
+    assert [c.quote for c in answer.citations[:3]] == steps  # the guide's steps first, then the FAQ retelling them
     assert "Use both in sequence" not in [c.quote for c in answer.citations]
 
 

@@ -121,10 +121,11 @@ def _covering(ranked: list[tuple[float, IndexedSpan]], chosen: list[IndexedSpan]
 
 
 def _in_list_order(items: list[IndexedSpan]) -> list[IndexedSpan]:
-    """Steps quoted from one list read in the list's order ("Generate..." before "Transform..."); passages keep
-    the order they were chosen in."""
+    """Steps quoted from one list read in the list's order ("Generate..." before "Transform..."), and the guide's
+    steps before the FAQ's sentence that retells them (it opens "Yes.", an answer to a question nobody asked here);
+    passages of one kind keep the order they were chosen in."""
     first = {id(i.passage): n for n, i in reversed(list(enumerate(items)))}
-    return sorted(items, key=lambda i: (first[id(i.passage)], i.passage.spans.index(i.span)))
+    return sorted(items, key=lambda i: (i.passage.kind != "guide", first[id(i.passage)], i.passage.spans.index(i.span)))
 
 
 def to_support(items: list[IndexedSpan]) -> list[Support]:
