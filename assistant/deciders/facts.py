@@ -29,9 +29,8 @@ def pick_facts(index: SpanIndex, query: np.ndarray, question: str, ranks: dict[s
     # side, by stance): "how is control handled in Ray 3.2 compared with Ray 3?" is the Control style row, not
     # a sentence that names both models and says "control" in passing.
     subject, row = terms - MODEL_TERMS, row or {}
-    # "According to the FAQ, ..." is answered from the FAQ, and no table row is lifted for it (`_from_sections`).
+    # "According to the FAQ, ..." is answered from the FAQ (`_from_sections`).
     sections = sections_named(question)
-    row = row if not sections or "Comparison" in sections else {}
     if both_sides:
         # one ranking serves both ways of answering
         ranked_all = _from_sections(index.ranked(query, subject, ranks, row=row), sections)
