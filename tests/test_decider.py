@@ -413,6 +413,17 @@ def test_a_factual_question_about_the_pair_gets_the_pages_sentence_on_both(bot: 
         "transforming a shot you already have."]
 
 
+def test_a_question_that_names_a_row_word_for_word_gets_that_row(bot: Assistant) -> None:
+    # The row classifier read it as "other", and the FAQ's "Is Ray 3.2 always better for production?" answered it.
+    answer = bot.ask("how do ray 3.2 and ray 3 differ on production use?")
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert [(c.row, c.column) for c in answer.citations] == [("Production use", "Ray 3.2"), ("Production use", "Ray 3")]
+    rows = bot.pipeline.decider.model.rows  # type: ignore[attr-defined]
+    assert rows.named_in("the Control Style row?") == {"Control style": 1.0}
+    assert rows.named_in("does it keep continuity, and what's its core strength?") == {}  # two rows: not one
+    assert rows.named_in("we use it in production") == {}
+
+
 def test_a_factual_answer_from_a_cell_also_quotes_the_nearest_sentence(bot: Assistant) -> None:
     # A cell of three words, lifted by the row it answers, no longer stands alone: a sentence of its side comes too.
     answer = bot.ask("what is ray 3.2 best at, at its core?")

@@ -117,10 +117,14 @@ class LearnedDecider:
                         carried=settled is not None)
 
     def _asked_row(self, query: Query) -> dict[str, float]:
-        """The table row a factual question asks about. A follow-up is read twice, with the conversation and
-        alone, and the surer reading stands: "what about continuity?" after a question on output is Continuity
+        """The table row a factual question asks about: the one it names word for word (`RowModel.named_in`), or
+        else the row classifier's reading. A follow-up is read twice, with the conversation and alone, and the surer
+        reading stands: "what about continuity?" after a question on output is Continuity
         by itself, "what kinds of adherence?" after "how is Ray 3.2 steered?" Control style with it."""
         rows = self.model.rows
+        said = rows.named_in(query.text)
+        if said:
+            return said
         with_turns = rows.reading(query.states)
         if query.alone is None:
             return rows.as_row(with_turns)
@@ -130,7 +134,7 @@ class LearnedDecider:
         """The table row a general question surely names ("production use 3 vs 3.2"), if any: genuine general
         questions ("which for my business video?") read as a row at up to 0.73. Read with the conversation only, so
         a follow-up is not encoded again for it."""
-        row = self.model.rows.asked(query.states)
+        row = self.model.rows.named_in(query.text) or self.model.rows.asked(query.states)
         return row if max(row.values(), default=0.0) >= SURE_ROW else {}
 
     def _settled_earlier(self, query: Query, reading: str, trace: list[str]) -> str | None:

@@ -15,6 +15,7 @@ It replaced a nearest-examples vote over sentence vectors (five nearest of each 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,5 +69,18 @@ class RowModel:
         label, sure = reading
         return {} if label == OTHER else {label: sure}
 
+    def named_in(self, question: str) -> dict[str, float]:
+        """{row: 1.0} when the question says one row's whole name ("the production use row, 3.2 vs 3"), else {}: the
+        table's own words settle it, whatever the classifier reads ("other" for "how do they differ in production
+        use?"). Quote dev set 143 -> 145 of 148; no evals/dev answer changed (2026-12-05)."""
+        said = [row for row in self.classes if row != OTHER and _says(question, row)]
+        return {said[0]: 1.0} if len(said) == 1 else {}
+
     def asked(self, states: np.ndarray) -> dict[str, float]:
         return self.as_row(self.reading(states))
+
+
+def _says(question: str, name: str) -> bool:
+    """Does the question say the whole name, word for word (any case, any spacing)?"""
+    words = r"\s+".join(re.escape(word) for word in name.lower().split())
+    return re.search(rf"\b{words}\b", question.lower()) is not None
