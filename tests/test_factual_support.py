@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from assistant.deciders.learned import SURE_ROW, LearnedDecider
-from assistant.deciders.rows import RowModel
+from assistant.deciders.rows import OTHER, RowModel
 from assistant.deciders.spans import SpanIndex
 from tests.test_settled_followups import ScriptedModel, corpus_spans, turn
 
@@ -42,9 +42,11 @@ class OneRow:
 
     as_row = staticmethod(RowModel.as_row)
     asked = RowModel.asked
+    named_in = RowModel.named_in
 
     def __init__(self, row: str, sure: float) -> None:
         self.row, self.sure = row, sure
+        self.classes = [row, OTHER]
 
     def reading(self, states: np.ndarray) -> tuple[str, float]:
         return self.row, self.sure

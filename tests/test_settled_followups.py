@@ -30,6 +30,8 @@ class NoRow:
 
     as_row = staticmethod(RowModel.as_row)
     asked = RowModel.asked
+    named_in = RowModel.named_in
+    classes = (OTHER,)  # so no question names a row
 
     def reading(self, states: np.ndarray) -> tuple[str, float]:
         return OTHER, 1.0
