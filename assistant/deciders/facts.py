@@ -14,8 +14,8 @@ from assistant.retrieve import lexical_tokens
 MIN_FACT_SIMILARITY = 0.35  # below this, no span answers a factual question: abstain rather than guess
 FACT_MARGIN = 0.12  # a second quote for a factual answer must be nearly as relevant as the first
 # How near the question a sentence must be to be quoted beside a table cell that answers a factual question. Chosen on
-# dev (2026-12-05): quote dev set / the fresh factual dev set `facts3` (76) at 0.35, 0.5, 0.65, 0.8, 0.95: 143+40,
-# 143+40, 143+40 (the best quote precision of the three), 142+39, 142+37; without it 142+37; evals/dev unchanged.
+# dev (2026-12-05): quote dev set + `evals/dev/facts.yaml` (76) at 0.35, 0.5, 0.65, 0.8, 0.95: 143+40, 143+40,
+# 143+40 (the best quote precision of the three), 142+39, 142+37; without it 142+37; the other dev sets unchanged.
 # Unseen eval-format sets 892 -> 893, against a bound of 893 set before measuring.
 PROSE_BESIDE_CELL = 0.65
 MODEL_TERMS = frozenset(lexical_tokens("Ray 3, Ray 3.2"))
@@ -60,8 +60,7 @@ def pick_facts(index: SpanIndex, query: np.ndarray, question: str, ranks: dict[s
         # start with?" is answered by all of "Start with the job... If you have footage... If you only have an
         # idea...", not its Ray 3 sentence alone. Not when one model is asked about: its side answers. Dev factual
         # 50 -> 52 of 58, the other dev sets and the quote dev set (142 of 148) unchanged (2026-12-05).
-        whole = _whole_list(index, chosen[0])
-        return whole
+        return _whole_list(index, chosen[0])
     if at_length is None and chosen and chosen[0].passage.kind == "table-row":
         # A cell of a few words, lifted by the row it answers, leaves every sentence outside `FACT_MARGIN`: "in what
         # situation is Ray 3.2 at its strongest, per the intro?" got "Video-to-video transformation" alone. The
@@ -75,7 +74,7 @@ def _from_sections(ranked: list[tuple[float, IndexedSpan]], sections: set[str]) 
     """Only the spans of the parts of the documents a factual question names as its source, when one of them is near
     enough to answer it (else all): "per the decision guide's quick rule, what points to Ray 3?" is its "Start from
     the asset you have...", not the table's Best starting point. A bare "guide" is not such a name: people call the
-    whole page that ("what does the guide tell first-timers?" is the FAQ's). Fresh factual dev set 41 -> 42 of 76;
+    whole page that ("what does the guide tell first-timers?" is the FAQ's). `evals/dev/facts.yaml` 41 -> 42 of 76;
     with "guide" as a name, 43 but evals/dev factual 52 -> 49; the other dev sets and the quote dev set unchanged."""
     kept = [(score, item) for score, item in ranked if item.passage.section in sections]
     return kept if kept and kept[0][0] >= MIN_FACT_SIMILARITY else ranked
@@ -94,7 +93,7 @@ def _together(index: SpanIndex, ranked: list[tuple[float, IndexedSpan]]) -> list
     do after Ray 3?") is answered by the documents' sentence on the two in turn, when it ranks above every sentence
     about one model; otherwise [] (one side each, `paired`). Quote dev set, tune half: 63 -> 64 of 68 (2026-12-04).
     So is one about the two as a pair ("are they interchangeable, per the page?"): the page's sentence on both, with
-    the one that goes on with it (`continued`). Fresh factual dev set 42 -> 43 of 76; no other dev answer changed."""
+    the one that goes on with it (`continued`). `evals/dev/facts.yaml` 42 -> 43 of 76; no other dev answer changed."""
     ranked = [(score, item) for score, item in ranked if informative(item)]
     best_side = next((score for score, item in ranked if item.span.stance in ("ray-3.2", "ray-3")), None)
     best_both = next(((score, item) for score, item in ranked

@@ -119,8 +119,8 @@ class LearnedDecider:
     def _asked_row(self, query: Query) -> dict[str, float]:
         """The table row a factual question asks about: the one it names word for word (`RowModel.named_in`), or
         else the row classifier's reading. A follow-up is read twice, with the conversation and alone, and the surer
-        reading stands: "what about continuity?" after a question on output is Continuity
-        by itself, "what kinds of adherence?" after "how is Ray 3.2 steered?" Control style with it."""
+        reading stands: "what about continuity?" after a question on output is Continuity by itself, "what kinds of
+        adherence?" after "how is Ray 3.2 steered?" Control style with it."""
         rows = self.model.rows
         said = rows.named_in(query.text)
         if said:
