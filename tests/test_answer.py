@@ -145,7 +145,7 @@ def test_a_one_model_answer_quotes_the_documents_reasons(bot) -> None:  # type: 
     footage already" hears what footage is worth keeping and changing for, not four ways of saying "you have a clip"
     (the four nearest name three of these reasons)."""
     answer = bot.ask("we have the footage already, which model?")
-    chosen = [c for c in answer.citations if c.row != JOBS_ROW]  # the jobs cell comes besides (next test)
+    chosen = [c for c in answer.citations if c.row != JOBS_ROW]  # the jobs cell comes as well (next test)
     assert answer.recommendation == "ray-3.2" and len(chosen) == ONE_MODEL_QUOTES
     assert len({c.chunk_id for c in answer.citations}) == len(answer.citations)  # no passage quoted twice
     quoted = " ".join(c.quote for c in chosen).lower()
