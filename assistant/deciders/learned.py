@@ -45,7 +45,9 @@ TOP_MODEL_FP32 = "top.onnx"  # the exported original, kept for comparison
 # A logistic regression over three readings (with the conversation, alone, the turn before), fitted on round 15-19
 # follow-ups, did better on dev (139 against 132 of evals/dev's 155 multi-turn cases) and worse unseen (rounds 10-12
 # 2905 against 2921: it kept a situation through "separate question, in general...?" and kept `depends` after the
-# answer to a clarifying question), so it was not kept (2026-12-05).
+# answer to a clarifying question), so it was not kept (2026-12-05). Nor was deferring a sure uncovered reading of a
+# turn that asks nothing ("budget's like 500 bucks total fwiw"): dev writer lines 1236 -> 1248, rounds 10-12 2921 ->
+# 2915, under the bound of 2920 written before (2026-12-05, third session).
 UNSURE = 0.8
 DEFERS = ("depends", "abstain", "ray-3.2", "ray-3")
 SETTLED = 0.9
