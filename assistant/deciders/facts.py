@@ -8,7 +8,7 @@ import numpy as np
 
 from assistant.deciders.named import models_meant, sections_named
 from assistant.deciders.picking import PRESCRIPTIVE, continued, diverse, informative, paired
-from assistant.deciders.spans import IndexedSpan, SpanIndex, content_terms
+from assistant.deciders.spans import IndexedSpan, SpanIndex
 from assistant.retrieve import lexical_tokens
 
 MIN_FACT_SIMILARITY = 0.35  # below this, no span answers a factual question: abstain rather than guess
@@ -21,10 +21,10 @@ PROSE_BESIDE_CELL = 0.65
 MODEL_TERMS = frozenset(lexical_tokens("Ray 3, Ray 3.2"))
 
 
-def pick_facts(index: SpanIndex, query: np.ndarray, question: str, ranks: dict[str, int], both_sides: bool,
-               row: dict[str, float] | None, context: str) -> list[IndexedSpan]:
-    """The spans that answer a factual question; none when no span is even near it (`MIN_FACT_SIMILARITY`)."""
-    terms = content_terms(question)
+def pick_facts(index: SpanIndex, query: np.ndarray, question: str, terms: set[str], ranks: dict[str, int],
+               both_sides: bool, row: dict[str, float] | None, context: str) -> list[IndexedSpan]:
+    """The spans that answer a factual question (`terms`: its content words); none when no span is even near it
+    (`MIN_FACT_SIMILARITY`)."""
     # A factual question is ranked by what it asks about, its words without the models' names (they pick the
     # side, by stance): "how is control handled in Ray 3.2 compared with Ray 3?" is the Control style row, not
     # a sentence that names both models and says "control" in passing.
@@ -47,8 +47,7 @@ def pick_facts(index: SpanIndex, query: np.ndarray, question: str, ranks: dict[s
     if not named and ranked[0][1].passage.kind == "table-row":
         # It names neither model ("which one keeps the clip's timing, and what about the other?"): the row's
         # two cells answer it, each with its column, rather than one cell that hides the comparison.
-        cells = ranked[0][1].passage.chunk_id
-        return [item for item in index.items if item.passage.chunk_id == cells][:2]
+        return index.of_passage(ranked[0][1])[:2]
     chosen = diverse([(score, item) for score, item in ranked if score >= best - FACT_MARGIN], 2)
     # The cell of the row asked about, with the sentence that says it at length, when the documents have one: "what
     # control tools does 3.2 give you?" is answered by "Keyframes, adherence, locks" and the FAQ's full list.
@@ -84,8 +83,7 @@ def _whole_list(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
     """Every item of the decision guide's list (or sentence of the FAQ answer) that `item` is from, in order: one
     sign alone does not answer "what signs does the guide list for Ray 3.2?". Quote dev set 141 -> 142 of 148;
     evals/dev unchanged (2026-12-05)."""
-    return [i for i in index.items if i.passage.chunk_id == item.passage.chunk_id and i.evidence
-            and i.span.text != i.passage.heading]
+    return [i for i in index.of_passage(item) if i.evidence and i.span.text != i.passage.heading]
 
 
 def _together(index: SpanIndex, ranked: list[tuple[float, IndexedSpan]]) -> list[IndexedSpan]:

@@ -49,6 +49,6 @@ def paired(ranked: list[tuple[float, IndexedSpan]], floor: float = 0.0) -> list[
 
 def continued(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
     """`item`, with the next sentence of its passage when that one names neither model and so goes on with it."""
-    spans = [i for i in index.items if i.passage.chunk_id == item.passage.chunk_id and i.evidence]
+    spans = [i for i in index.of_passage(item) if i.evidence]
     after = spans[spans.index(item) + 1:][:1]
     return [item] + [i for i in after if i.span.stance not in ("ray-3.2", "ray-3", "both")]

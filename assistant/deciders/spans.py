@@ -55,6 +55,14 @@ class SpanIndex:
                 n += 1
         self.texts = {normalise_quote(i.span.text): i for i in self.items}
         self.elaborations = _elaborations(self.items)
+        self._by_passage: dict[str, list[IndexedSpan]] = {}
+        for item in self.items:
+            self._by_passage.setdefault(item.passage.chunk_id, []).append(item)
+
+    def of_passage(self, item: IndexedSpan) -> list[IndexedSpan]:
+        """Every span of `item`'s passage, in the passage's order (a row's cells, a list's items, an FAQ answer's
+        sentences)."""
+        return self._by_passage[item.passage.chunk_id]
 
     @staticmethod
     def texts_of(passages: list[Passage]) -> list[str]:

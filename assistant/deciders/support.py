@@ -81,7 +81,7 @@ def pick_support(label: Recommendation, index: SpanIndex, query: np.ndarray, que
     if label == "depends":
         conditions = paired(index.ranked(query, terms, ranks, row=row))
         return _general_verdict(index) + conditions if conditions else []
-    return pick_facts(index, query, question, ranks, both_sides, row, context)
+    return pick_facts(index, query, question, terms, ranks, both_sides, row, context)
 
 
 def _general_verdict(index: SpanIndex) -> list[IndexedSpan]:
