@@ -77,11 +77,13 @@ def spans() -> SpanIndex:
 
 
 def _decision(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str, float] | None,
-              calls: list[int] | None = None) -> Decision:
+              calls: list[int] | None = None, reply: str | None = None) -> Decision:
     model = ScriptedModel({1: before or ("depends", 0.5), 2: follow_up})
     earlier = turn(1, "Nothing is filmed yet, we only have an idea for a teaser. Which one?") if before else None
     query = turn(2, "it's for our newsletter, mostly parents", earlier, calls)
-    return LearnedDecider(model, spans).decide(query, [], [])  # type: ignore[arg-type]
+    history = [{"role": "user", "content": earlier.text}, {"role": "assistant", "content": reply}] \
+        if earlier is not None and reply is not None else []
+    return LearnedDecider(model, spans).decide(query, history, [])  # type: ignore[arg-type]
 
 
 def _decide(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str, float] | None,
@@ -139,3 +141,16 @@ def test_the_answer_says_the_detail_changed_nothing_only_when_it_did_not(spans: 
     assert still_open.startswith("That detail doesn't settle it yet. **It depends**")
     changed, _ = compose(_decision(spans, ("ray-3.2", UNSURE + 0.1), ("ray-3", SETTLED + 0.05)))
     assert changed.startswith("Use **Ray 3.2**.")
+
+
+@pytest.mark.parametrize(("reply", "defers"), [
+    ("Nice. Have you filmed any of it already, or is it only an idea?", False),  # asked: the message answers it
+    ("Happy to help. Is there any footage at all? That decides it.", True),  # ended on a statement
+    ("Got a recording to rework? Ray 3.2. Only an idea? Ray 3.", True),  # a rhetorical question, then the answer
+    ("Ray 3, as the FAQ says: “Which model should I use if I already have footage?”", True),  # a quoted title
+])
+def test_a_message_answering_the_assistants_question_is_read_for_itself(spans: SpanIndex, reply: str,
+                                                                          defers: bool) -> None:
+    decision = _decision(spans, ("ray-3.2", UNSURE - 0.2), ("ray-3", SETTLED + 0.05), reply=reply)
+    assert decision.label == ("ray-3" if defers else "ray-3.2")
+    assert any("turn before settled it" in line for line in decision.trace) == defers

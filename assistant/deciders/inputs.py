@@ -87,6 +87,22 @@ def context_of(history: Sequence[Any]) -> str:
     return normalise(" | ".join(parts))
 
 
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
+
+
+def last_reply_asks(history: Sequence[Any]) -> bool:
+    """Whether the assistant's last turn ended by asking the user something (its last words, outside what it quoted,
+    end with "?"): the message after it answers that question ("the agency has the rushes" after "Is there shot
+    material, or is the spot still at concept stage?")."""
+    for turn in reversed(list(history)):
+        role, content = _turn_text(turn)
+        if role == "assistant":
+            return _QUOTED.sub("", content).rstrip().endswith("?")
+        if role == "user":
+            return False
+    return False
+
+
 def decider_input(question: str, history: Sequence[Any]) -> tuple[str, str]:
     """(message, context): the tokenizer encodes them as a pair, the message first."""
     return normalise(question), context_of(history)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assistant.deciders import Query
-from assistant.deciders.inputs import CLASSES, SPLIT_LAYER
+from assistant.deciders.inputs import CLASSES, SPLIT_LAYER, last_reply_asks
 from assistant.deciders.named import asks_about_both
 from assistant.deciders.rows import RowModel
 from assistant.deciders.spans import SpanIndex
@@ -47,7 +47,10 @@ TOP_MODEL_FP32 = "top.onnx"  # the exported original, kept for comparison
 # 2905 against 2921: it kept a situation through "separate question, in general...?" and kept `depends` after the
 # answer to a clarifying question), so it was not kept (2026-12-05). Nor was deferring a sure uncovered reading of a
 # turn that asks nothing ("budget's like 500 bucks total fwiw"): dev writer lines 1236 -> 1248, rounds 10-12 2921 ->
-# 2915, under the bound of 2920 written before (2026-12-05, third session).
+# 2915, under the bound of 2920 written before (2026-12-05, third session). A message answering the assistant's
+# question (its last turn ends with "?", outside quotes) is read for itself and never defers: "not really, i was
+# hoping the AI would make them" after "have you filmed any of your classes?" is the answer, not a detail. evals/dev
+# 539 -> 540, no dev writer line, rounds 10-12 line or unseen eval-format case moved (2026-12-05, fourth session).
 UNSURE = 0.8
 DEFERS = ("depends", "abstain", "ray-3.2", "ray-3")
 SETTLED = 0.9
@@ -100,7 +103,8 @@ class LearnedDecider:
         best, runner_up = self.model.classes[int(order[0])], self.model.classes[int(order[1])]
         confidence = float(probs[order[0]])
         trace = [f"learned: {best} {confidence:.2f} (next {runner_up} {float(probs[order[1]]):.2f})"]
-        settled = self._settled_earlier(query, best, trace) if best in DEFERS and confidence < UNSURE else None
+        settled = (self._settled_earlier(query, best, trace)
+                   if best in DEFERS and confidence < UNSURE and not last_reply_asks(history) else None)
         best = settled or best
         if best == "abstain":
             return Decision("none", True, uncovered=asked_topics(query.text), confidence=confidence, trace=trace)
