@@ -104,8 +104,9 @@ class Decision:
     uncovered: list[str] = field(default_factory=list)  # asked-about topics the documents never mention
     confidence: float = 1.0
     trace: list[str] = field(default_factory=list)
-    # The label is the one the conversation's last user turn settled: this turn only added a detail.
-    carried: bool = False
+    # Why the label is the one the conversation's last user turn settled: this turn only added a "detail", or it
+    # questioned the recommendation ("pushback"); "" when the turn was read for itself.
+    carried: str = ""
 
 
 @dataclass

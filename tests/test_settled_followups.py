@@ -77,10 +77,11 @@ def spans() -> SpanIndex:
 
 
 def _decision(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str, float] | None,
-              calls: list[int] | None = None, reply: str | None = None) -> Decision:
+              calls: list[int] | None = None, reply: str | None = None,
+              message: str = "it's for our newsletter, mostly parents") -> Decision:
     model = ScriptedModel({1: before or ("depends", 0.5), 2: follow_up})
     earlier = turn(1, "Nothing is filmed yet, we only have an idea for a teaser. Which one?") if before else None
-    query = turn(2, "it's for our newsletter, mostly parents", earlier, calls)
+    query = turn(2, message, earlier, calls)
     history = [{"role": "user", "content": earlier.text}, {"role": "assistant", "content": reply}] \
         if earlier is not None and reply is not None else []
     return LearnedDecider(model, spans).decide(query, history, [])  # type: ignore[arg-type]
@@ -154,3 +155,24 @@ def test_a_message_answering_the_assistants_question_is_read_for_itself(spans: S
     decision = _decision(spans, ("ray-3.2", UNSURE - 0.2), ("ray-3", SETTLED + 0.05), reply=reply)
     assert decision.label == ("ray-3" if defers else "ray-3.2")
     assert any("turn before settled it" in line for line in decision.trace) == defers
+
+
+@pytest.mark.parametrize("message", ["are you sure? my boss says Ray 3.2 is always better",
+                                     "isn't the newer one better though?", "shouldn't we just use the other one?"])
+def test_push_back_that_names_a_model_keeps_the_situation(spans: SpanIndex, message: str) -> None:
+    decision = _decision(spans, ("depends", 0.97), ("ray-3", SETTLED + 0.05), message=message)
+    assert decision.label == "ray-3" and decision.carried == "pushback"
+    assert any("(pushback): the turn before settled it (ray-3" in line for line in decision.trace)
+    text, _ = compose(decision)
+    assert text.startswith("The recommendation stands: it follows the job you described, not the model's name. "
+                           "Use **Ray 3**.")
+
+
+@pytest.mark.parametrize(("message", "before"), [
+    ("so which one is better in general?", ("ray-3", 0.99)),  # names no model: a general question
+    ("is Ray 3.2 always better?", ("depends", 0.99)),  # no situation was settled: general it is
+    ("is Ray 3.2 always better?", ("ray-3", SETTLED - 0.1)),  # the turn before was not sure of it
+])
+def test_a_sure_general_reading_stands_otherwise(spans: SpanIndex, message: str, before: tuple[str, float]) -> None:
+    decision = _decision(spans, ("depends", 0.97), before, message=message)
+    assert decision.label == "depends" and not decision.carried

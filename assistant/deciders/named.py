@@ -46,6 +46,11 @@ def models_meant(question: str, context: str) -> set[str]:
     return earlier
 
 
+def names_a_model(question: str) -> bool:
+    """Whether a message names one of the models, by name, by age or as "the other one"."""
+    return bool(models_asked(question)) or any(said.search(question) for said in (*_BY_AGE.values(), _OTHER))
+
+
 # The documents' parts by the names people give them ("per the FAQ", "the decision guide", "the intro", "the table").
 _SECTIONS = {"FAQ": re.compile(r"\bfaqs?\b", re.IGNORECASE),
              "Decision guide": re.compile(r"\bdecision\s+(?:guide|section)\b", re.IGNORECASE),

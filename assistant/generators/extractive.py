@@ -18,9 +18,11 @@ VERDICT = {
                "**Ray 3** for a shot you are still inventing.",
     "none": "Here is what Luma's documents say:",
 }
-# Before the verdict when the turn only added a detail (`Decision.carried`), so the user sees it was read.
+# Before the verdict when the turn only added a detail or questioned the recommendation (`Decision.carried`), so the
+# user sees it was read. The push-back line retells the FAQ's "Start with the job, not the model name."
 CARRIED = {"depends": "That detail doesn't settle it yet."}
 CARRIED_DEFAULT = "That detail doesn't change the recommendation."
+PUSHBACK = "The recommendation stands: it follows the job you described, not the model's name."
 WHY = {
     "ray-3.2": "Why, in Luma's words:",
     "ray-3": "Why, in Luma's words:",
@@ -61,7 +63,9 @@ def compose(decision: Decision) -> tuple[str, list[Citation]]:
         return abstention_text(decision), []
     citations: list[Citation] = []
     verdict = VERDICT[decision.label]
-    if decision.carried:
+    if decision.carried == "pushback":
+        verdict = f"{PUSHBACK} {verdict}"
+    elif decision.carried:
         verdict = f"{CARRIED.get(decision.label, CARRIED_DEFAULT)} {verdict}"
     lines = [verdict, ""]
     if WHY[decision.label]:
