@@ -363,6 +363,20 @@ def test_a_factual_question_about_a_guide_list_gets_the_whole_list(bot: Assistan
         "The performance is good", "The timing is already cut", "The environment or product needs to change"]
 
 
+@pytest.mark.parametrize("question", [
+    "what does ray 3.2 do in the FAQ's combined workflow?",
+    "per the FAQ, what is Ray 3.2 used for after the exploration step of the combined workflow?",
+])
+def test_a_factual_question_on_one_models_part_in_the_pair_gets_the_pairs_prescription(bot: Assistant,
+                                                                                        question: str) -> None:
+    # Only Ray 3.2's own spans were ranked, so it got "Not always. Ray 3.2 is better for production..." and the FAQ's
+    # main difference: the FAQ's sentence on the two together (its stance is "both") says what Ray 3.2 does last.
+    answer = bot.ask(question)
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert len(answer.citations) == 1 and answer.citations[0].section == "FAQ"
+    assert "then use Ray 3.2 to transform, localize, relight, or refine" in answer.citations[0].quote
+
+
 @pytest.mark.parametrize("follow_up", ["and the other one?", "and the older model?"])
 def test_a_factual_follow_up_about_the_other_model_quotes_its_side(bot: Assistant, follow_up: str) -> None:
     # "The other one" after a question on Ray 3.2 is Ray 3, and so is "the older model"; it used to be answered

@@ -1,6 +1,7 @@
 """What a factual answer quotes: the span that answers it, a cell with the sentence that says it at length (or the
 nearest sentence), an item of the decision guide's lists with the rest of its list, an FAQ answer whole, both sides
-when it asks about both, and the part of the documents it names as its source."""
+when it asks about both, the pair's prescription for one model's part in it, and the part of the documents it names
+as its source."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def pick_facts(index: SpanIndex, query: np.ndarray, question: str, terms: set[st
     ranked = [(score, item) for score, item in index.ranked(query, subject, ranks, row=row)
               if informative(item) and (len(named) != 1 or item.span.stance in named)]
     ranked = _from_sections(ranked, sections)
+    if len(named) == 1:
+        pair = _pair_first(index, query, subject, ranks, row, sections, named)
+        if pair:
+            return pair
     if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY:
         return []
     best = ranked[0][0]
@@ -99,3 +104,20 @@ def _together(index: SpanIndex, ranked: list[tuple[float, IndexedSpan]]) -> list
     if best_both is None or best_side is None or best_both[0] < max(best_side, MIN_FACT_SIMILARITY):
         return []
     return continued(index, best_both[1]) if best_both[1].passage.kind == "prose" else [best_both[1]]
+
+
+def _pair_first(index: SpanIndex, query: np.ndarray, subject: set[str], ranks: dict[str, int],
+                row: dict[str, float], sections: set[str], named: set[str]) -> list[IndexedSpan]:
+    """A question about one model's part in the two's workflow ("in the FAQ's combined workflow, what can Ray 3.2 do at
+    the end?") is answered by the documents' prescription for the pair, when it ranks above every span of that model:
+    the guide's steps whole, or the FAQ's sentence. Only that model's spans were ranked, and the FAQ's "Not always. Ray
+    3.2 is better for production..." answered it. `evals/dev/facts.yaml` 43 -> 44, no other dev answer changed; the 20
+    unseen eval-format sets and the frozen set unchanged (2026-12-05, fourth session)."""
+    ranked = _from_sections([(score, item) for score, item in index.ranked(query, subject, ranks, row=row)
+                             if informative(item) and item.span.stance in (*named, "both")], sections)
+    if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY:
+        return []
+    top = ranked[0][1]
+    if top.span.stance != "both" or top.passage.kind not in PRESCRIPTIVE:
+        return []
+    return _whole_list(index, top) if top.passage.kind == "guide" else [top]
