@@ -144,17 +144,16 @@ def test_the_answer_says_the_detail_changed_nothing_only_when_it_did_not(spans: 
     assert changed.startswith("Use **Ray 3.2**.")
 
 
-@pytest.mark.parametrize(("reply", "defers"), [
+@pytest.mark.parametrize(("reply", "kept"), [
+    ("Ray 3: you are inventing the teaser from an idea.", True),  # a recommendation, questioned
     ("Nice. Have you filmed any of it already, or is it only an idea?", False),  # asked: the message answers it
-    ("Happy to help. Is there any footage at all? That decides it.", True),  # ended on a statement
-    ("Got a recording to rework? Ray 3.2. Only an idea? Ray 3.", True),  # a rhetorical question, then the answer
-    ("Ray 3, as the FAQ says: “Which model should I use if I already have footage?”", True),  # a quoted title
+    ("Ray 3, as the FAQ says: \u201cWhich model should I use if I already have footage?\u201d", True),  # a quoted title
 ])
-def test_a_message_answering_the_assistants_question_is_read_for_itself(spans: SpanIndex, reply: str,
-                                                                          defers: bool) -> None:
-    decision = _decision(spans, ("ray-3.2", UNSURE - 0.2), ("ray-3", SETTLED + 0.05), reply=reply)
-    assert decision.label == ("ray-3" if defers else "ray-3.2")
-    assert any("turn before settled it" in line for line in decision.trace) == defers
+def test_push_back_is_no_answer_to_the_assistants_question(spans: SpanIndex, reply: str, kept: bool) -> None:
+    decision = _decision(spans, ("depends", 0.97), ("ray-3", SETTLED + 0.05), reply=reply,
+                         message="is Ray 3.2 always better, though?")
+    assert decision.label == ("ray-3" if kept else "depends")
+    assert (decision.carried == "pushback") == kept
 
 
 @pytest.mark.parametrize("message", ["are you sure? my boss says Ray 3.2 is always better",
