@@ -7,6 +7,7 @@ the rule in `LearnedDecider`, not what a trained model reads.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -78,10 +79,14 @@ def spans() -> SpanIndex:
 
 def _decision(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str, float] | None,
               calls: list[int] | None = None, reply: str | None = None,
-              message: str = "it's for our newsletter, mostly parents") -> Decision:
-    model = ScriptedModel({1: before or ("depends", 0.5), 2: follow_up})
+              message: str = "it's for our newsletter, mostly parents",
+              alone: tuple[str, float] | None = None) -> Decision:
+    """Turn 2 after turn 1 (read as `before`); with `alone`, turn 2 read without the conversation (as turn 3)."""
+    model = ScriptedModel({1: before or ("depends", 0.5), 2: follow_up, 3: alone or ("abstain", 0.5)})
     earlier = turn(1, "Nothing is filmed yet, we only have an idea for a teaser. Which one?") if before else None
     query = turn(2, message, earlier, calls)
+    if alone is not None:
+        query = dataclasses.replace(query, alone=lambda: turn(3, message))
     history = [{"role": "user", "content": earlier.text}, {"role": "assistant", "content": reply}] \
         if earlier is not None and reply is not None else []
     return LearnedDecider(model, spans).decide(query, history, [])  # type: ignore[arg-type]
@@ -175,3 +180,18 @@ def test_push_back_that_names_a_model_keeps_the_situation(spans: SpanIndex, mess
 def test_a_sure_general_reading_stands_otherwise(spans: SpanIndex, message: str, before: tuple[str, float]) -> None:
     decision = _decision(spans, ("depends", 0.97), before, message=message)
     assert decision.label == "depends" and not decision.carried
+
+
+@pytest.mark.parametrize(("before", "alone", "kept"), [
+    (("depends", SETTLED + 0.05), ("abstain", 0.9), True),  # "budget is 2k, due end of month": settles nothing
+    (("depends", SETTLED + 0.05), ("ray-3.2", 0.9), False),  # "yep, shot it last week": it answers
+    (("depends", SETTLED - 0.1), ("abstain", 0.9), False),  # the turn before was not surely open
+    (("ray-3", 0.99), ("abstain", 0.9), False),  # it was settled, and this reads as a change
+])
+def test_a_detail_that_settles_nothing_leaves_an_open_question_open(spans: SpanIndex, before: tuple[str, float],
+                                                                     alone: tuple[str, float], kept: bool) -> None:
+    decision = _decision(spans, ("ray-3.2", 0.95), before, alone=alone, message="budget is 2k, due end of month")
+    assert decision.label == ("depends" if kept else "ray-3.2")
+    assert decision.carried == ("detail" if kept else "")
+    if kept:
+        assert compose(decision)[0].startswith("That detail doesn't settle it yet. **It depends**")
