@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Recommendation = Literal["ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none"]
+Carried = Literal["", "detail", "pushback"]  # why a follow-up kept the label the turn before settled (`Decision`)
 RECOMMENDATIONS: tuple[Recommendation, ...] = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none")
 
 MODEL_NAMES: dict[Recommendation, str] = {
@@ -106,7 +107,7 @@ class Decision:
     trace: list[str] = field(default_factory=list)
     # Why the label is the one the conversation's last user turn settled: this turn only added a "detail", or it
     # questioned the recommendation ("pushback"); "" when the turn was read for itself.
-    carried: str = ""
+    carried: Carried = ""
 
 
 @dataclass

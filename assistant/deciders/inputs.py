@@ -92,8 +92,8 @@ _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 
 def last_reply_asks(history: Sequence[Any]) -> bool:
     """Whether the assistant's last turn ended by asking the user something (its last words, outside what it quoted,
-    end with "?"): the message after it answers that question ("the agency has the rushes" after "Is there shot
-    material, or is the spot still at concept stage?")."""
+    end with "?"): the message after it is an answer ("isn't Ray 3.2 better?" after "Is there shot material?"), not
+    push-back on a recommendation."""
     for turn in reversed(list(history)):
         role, content = _turn_text(turn)
         if role == "assistant":

@@ -23,7 +23,7 @@ from assistant.deciders.support import pick_support, to_support
 from assistant.deciders.top import ExportedTop
 from assistant.deciders.topics import asked_topics
 from assistant.errors import IndexMissingError
-from assistant.schema import Decision, Passage, Recommendation
+from assistant.schema import Carried, Decision, Passage, Recommendation
 from assistant.spelling import load_speller
 
 if TYPE_CHECKING:
@@ -160,23 +160,23 @@ class LearnedDecider:
         return row if max(row.values(), default=0.0) >= SURE_ROW else {}
 
     def _kept(self, query: Query, history: Sequence[Any], reading: str, confidence: float,
-              trace: list[str]) -> tuple[str | None, str]:
+              trace: list[str]) -> tuple[str | None, Carried]:
         """The label the turn before settled, when this turn keeps it, and why: "detail" (an unsure reading of a
         turn that adds one, `UNSURE`, or one that leaves an open question open, `ONE_MODEL`) or "pushback"
         (`PUSHED_BACK`); (None, "") when this turn is read for itself."""
         settles: tuple[str, ...]
+        why: Carried
+        left_open = False  # kept only if the message, read alone, asks nothing covered
         if reading in DEFERS and confidence < UNSURE:
             why, settles = "detail", SETTLES
         elif reading == "depends" and names_a_model(query.text) and not last_reply_asks(history):
             why, settles = "pushback", PUSHED_BACK
         elif reading in ONE_MODEL and query.alone is not None:
-            why, settles = "detail", ("depends",)  # and only if it asks nothing covered alone, checked below
+            why, settles, left_open = "detail", ("depends",), True
         else:
             return None, ""
         settled = self._settled_earlier(query, reading, settles)
-        if settled is None:
-            return None, ""
-        if reading in ONE_MODEL and confidence >= UNSURE and not self._uncovered_alone(query):
+        if settled is None or (left_open and not self._uncovered_alone(query)):
             return None, ""
         label, sure = settled
         trace.append(f"follow-up ({why}): the turn before settled it ({label} {sure:.2f}), so it stands")
