@@ -182,16 +182,21 @@ def test_a_sure_general_reading_stands_otherwise(spans: SpanIndex, message: str,
     assert decision.label == "depends" and not decision.carried
 
 
-@pytest.mark.parametrize(("before", "alone", "kept"), [
-    (("depends", SETTLED + 0.05), ("abstain", 0.9), True),  # "budget is 2k, due end of month": settles nothing
-    (("depends", SETTLED + 0.05), ("ray-3.2", 0.9), False),  # "yep, shot it last week": it answers
-    (("depends", SETTLED - 0.1), ("abstain", 0.9), False),  # the turn before was not surely open
-    (("ray-3", 0.99), ("abstain", 0.9), False),  # it was settled, and this reads as a change
+@pytest.mark.parametrize(("reading", "before", "alone", "kept"), [
+    ("ray-3.2", ("depends", SETTLED + 0.05), ("abstain", 0.9), True),  # "budget is 2k, due end of month"
+    ("depends", ("ray-3", SETTLED + 0.05), ("abstain", 0.9), True),  # "my viewers are mostly kids"
+    ("ray-3.2", ("ray-3", SETTLED + 0.05), ("abstain", 0.9), True),  # "investors will see it at demo day"
+    ("ray-3.2", ("depends", SETTLED + 0.05), ("ray-3.2", 0.9), False),  # "yep, shot it last week": it answers
+    ("depends", ("ray-3", SETTLED + 0.05), ("depends", 0.9), False),  # "separate question: which is better?"
+    ("ray-3.2", ("depends", SETTLED - 0.1), ("abstain", 0.9), False),  # the turn before was not sure
 ])
-def test_a_detail_that_settles_nothing_leaves_an_open_question_open(spans: SpanIndex, before: tuple[str, float],
-                                                                     alone: tuple[str, float], kept: bool) -> None:
-    decision = _decision(spans, ("ray-3.2", 0.95), before, alone=alone, message="budget is 2k, due end of month")
-    assert decision.label == ("depends" if kept else "ray-3.2")
+def test_a_detail_that_changes_nothing_leaves_the_situation_as_it_was(spans: SpanIndex, reading: str,
+                                                                       before: tuple[str, float],
+                                                                       alone: tuple[str, float], kept: bool) -> None:
+    decision = _decision(spans, (reading, 0.95), before, alone=alone, message="budget is 2k, due end of month")
+    assert decision.label == (before[0] if kept else reading)
     assert decision.carried == ("detail" if kept else "")
     if kept:
-        assert compose(decision)[0].startswith("That detail doesn't settle it yet. **It depends**")
+        opening = "That detail doesn't settle it yet. **It depends**" if before[0] == "depends" else \
+            "That detail doesn't change the recommendation. Use **Ray 3**."
+        assert compose(decision)[0].startswith(opening)
