@@ -32,18 +32,18 @@ def pick_facts(index: SpanIndex, query: np.ndarray, question: str, terms: set[st
     subject, row = terms - MODEL_TERMS, row or {}
     # "According to the FAQ, ..." is answered from the FAQ (`_from_sections`).
     sections = sections_named(question)
+    everything = index.ranked(query, subject, ranks, row=row)  # one ranking serves every way of answering below
     if both_sides:
-        # one ranking serves both ways of answering
-        ranked_all = _from_sections(index.ranked(query, subject, ranks, row=row), sections)
+        ranked_all = _from_sections(everything, sections)
         return _together(index, ranked_all) or paired(ranked_all, floor=MIN_FACT_SIMILARITY)
     # "what does Ray 3.2 keep?" is answered from Ray 3.2's side, and so is "what kinds of adherence?" after "how is
     # Ray 3.2 steered?", and "what does it hold on to?" after an answer that recommended Ray 3.2.
     named = models_meant(question, context)
-    ranked = [(score, item) for score, item in index.ranked(query, subject, ranks, row=row)
+    ranked = [(score, item) for score, item in everything
               if informative(item) and (len(named) != 1 or item.span.stance in named)]
     ranked = _from_sections(ranked, sections)
     if len(named) == 1:
-        pair = _pair_first(index, query, subject, ranks, row, sections, named)
+        pair = _pair_first(index, everything, sections, named)
         if pair:
             return pair
     if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY:
@@ -106,14 +106,14 @@ def _together(index: SpanIndex, ranked: list[tuple[float, IndexedSpan]]) -> list
     return continued(index, best_both[1]) if best_both[1].passage.kind == "prose" else [best_both[1]]
 
 
-def _pair_first(index: SpanIndex, query: np.ndarray, subject: set[str], ranks: dict[str, int],
-                row: dict[str, float], sections: set[str], named: set[str]) -> list[IndexedSpan]:
+def _pair_first(index: SpanIndex, everything: list[tuple[float, IndexedSpan]], sections: set[str],
+                named: set[str]) -> list[IndexedSpan]:
     """A question about one model's part in the two's workflow ("in the FAQ's combined workflow, what can Ray 3.2 do at
     the end?") is answered by the documents' prescription for the pair, when it ranks above every span of that model:
     the guide's steps whole, or the FAQ's sentence. Only that model's spans were ranked, and the FAQ's "Not always. Ray
     3.2 is better for production..." answered it. `evals/dev/facts.yaml` 43 -> 44, no other dev answer changed; the 20
     unseen eval-format sets and the frozen set unchanged (2026-12-05, fourth session)."""
-    ranked = _from_sections([(score, item) for score, item in index.ranked(query, subject, ranks, row=row)
+    ranked = _from_sections([(score, item) for score, item in everything
                              if informative(item) and item.span.stance in (*named, "both")], sections)
     if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY:
         return []

@@ -37,7 +37,7 @@ def models_meant(question: str, context: str) -> set[str]:
     """The models a follow-up asks about: by name or by age ("the older one"), else "the other one" (the model its
     last user turn named, or else the last answer recommended, flipped), else that model itself ("what does it keep?"
     after a question on Ray 3.2)."""
-    named = models_asked(question) | {model for model, said in _BY_AGE.items() if said.search(question)}
+    named = _named_outright(question)
     if named:
         return named
     earlier = models_asked(last_user_turn(context)) or last_verdict(context)
@@ -48,7 +48,12 @@ def models_meant(question: str, context: str) -> set[str]:
 
 def names_a_model(question: str) -> bool:
     """Whether a message names one of the models, by name, by age or as "the other one"."""
-    return bool(models_asked(question)) or any(said.search(question) for said in (*_BY_AGE.values(), _OTHER))
+    return bool(_named_outright(question)) or bool(_OTHER.search(question))
+
+
+def _named_outright(question: str) -> set[str]:
+    """The models a message names by name or by age, without the conversation."""
+    return models_asked(question) | {model for model, said in _BY_AGE.items() if said.search(question)}
 
 
 # The documents' parts by the names people give them ("per the FAQ", "the decision guide", "the intro", "the table").
