@@ -91,27 +91,6 @@ def test_a_question_on_how_the_two_work_in_turn_quotes_the_sentence_on_both(bot:
     assert sorted(i.span.stance for i in sides) == ["ray-3", "ray-3.2"], sides
 
 
-@pytest.mark.parametrize("question", [
-    "what is ray 3's role in the combined workflow?",
-    "how many signs does the guide list for reusing footage?",
-    "what does the FAQ tell someone new to video AI?",
-])
-def test_a_question_on_the_guide_the_faq_or_the_workflow_asks_about_no_row(bot: Assistant, question: str) -> None:
-    # The row classifier read these as Core strength or Control style until it learnt from questions on the guide's
-    # lists, the sequence's steps and the FAQ's answers (row_questions/guide.jsonl): a row's cells then outranked
-    # the sentence that answers them.
-    state = bot.pipeline.retrieve(bot.pipeline.condense(State(question, [])))
-    assert state.query is not None
-    assert bot.pipeline.decider.model.rows.asked(state.query.states) == {}
-
-
-def test_one_models_part_in_the_workflow_is_answered_by_the_workflow_not_a_cell(bot: Assistant) -> None:
-    answer = bot.ask("what is ray 3's role in the combined workflow?")
-    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
-    assert any("practical workflow" in c.quote for c in answer.citations), answer.citations
-    assert not any(c.row for c in answer.citations), answer.citations
-
-
 @pytest.mark.parametrize("question, row", [
     ("is Ray 3.2 basically a v2v tool?", "Core strength"),
     ("Which knobs does Ray 3.2 give me for steering?", "Control style"),

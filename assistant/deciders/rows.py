@@ -1,7 +1,7 @@
 """Which row of the comparison table a factual question asks about: a small classifier learnt from written examples.
 
 The table's row names ("Continuity", "Control style") share few words and little meaning with the way people
-ask ("does it hang on to my video's length?", "how do I steer it?"). So 669 questions written for this
+ask ("does it hang on to my video's length?", "how do I steer it?"). So 455 questions written for this
 (`row_questions/`, see its CARD.md), each labelled with the row that answers it or "other" (the intro, guide or
 FAQ answers it), train a classifier at ingest, beside the decider and the same way: MiniLM's top layers,
 fine-tuned on the question's states at the split layer (`ingest/decider/rows.py`). Answering runs it on the

@@ -1,7 +1,7 @@
 """Train the row classifier (`assistant/deciders/rows.py`) beside the decider, from the same split-layer states.
 
 The examples are mended and normalised as answering mends and normalises a question, and read with no
-earlier turns. The recipe is the decider's but for its length and batch: 669 examples, not 8,700.
+earlier turns. The recipe is the decider's but for its length and batch: 455 examples, not 8,700.
 """
 
 from __future__ import annotations
