@@ -17,7 +17,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from assistant.condense import Condensed, condense
@@ -110,12 +110,17 @@ class Pipeline:
                  earlier: Callable[[], Query | None] | None = None,
                  alone: Callable[[], Query] | None = None) -> Query:
         """One encoder pass over a question and the turns before it: the vector and the decider's states."""
-        context = self.speller.mend(context_of(history))
+        query = self._read_with(question, context_of(history))
+        return replace(query, earlier=earlier, alone=alone if query.context else None, read_with=self._read_with)
+
+    def _read_with(self, question: str, context: str) -> Query:
+        """`question` encoded with `context` (the earlier turns, or whatever stands in for them), mended."""
+        context = self.speller.mend(context)
         vector, states = self._encode_pair(question, context)
         if states is None:
             raise IndexMissingError("the question encoder was exported without the decider's layer: "
                                     "run `ray-advisor ingest`")
-        return Query(question, context, vector, states, earlier, alone if context else None)
+        return Query(question, context, vector, states)
 
     def _earlier(self, history: list[dict[str, str]]) -> Query | None:
         """The last user turn of `history`, encoded as it was when asked (its own earlier turns as context)."""

@@ -30,6 +30,9 @@ class Query:
     # The message encoded without the turns before it, only when called (None for a first question): a factual
     # follow-up's own subject ("what about continuity?") comes before the conversation's.
     alone: Callable[[], Query] | None = None
+    # Any message encoded with a context of our choosing, only when called: a message that points at one item of an
+    # enumeration ("what about the second one?") is read with that item alone (`items.pointed_at`).
+    read_with: Callable[[str, str], Query] | None = None
 
 
 @runtime_checkable

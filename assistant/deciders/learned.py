@@ -16,6 +16,7 @@ import numpy as np
 
 from assistant.deciders import Query
 from assistant.deciders.inputs import CLASSES, SPLIT_LAYER, last_reply_asks
+from assistant.deciders.items import read_pointed
 from assistant.deciders.named import asks_about_both, names_a_model
 from assistant.deciders.rows import RowModel
 from assistant.deciders.spans import SpanIndex
@@ -116,13 +117,17 @@ class LearnedDecider:
     def decide(self, query: Query, history: Sequence[Any], passages: list[Passage]) -> Decision:
         if not query.text.strip():
             return Decision("none", True, trace=["only instructions, no question"])
-        probs = self.model.probabilities(query.states)
-        order = np.argsort(-probs)
-        best, runner_up = self.model.classes[int(order[0])], self.model.classes[int(order[1])]
-        confidence = float(probs[order[0]])
-        trace = [f"learned: {best} {confidence:.2f} (next {runner_up} {float(probs[order[1]]):.2f})"]
-        kept, why = self._kept(query, history, best, confidence, trace)
-        best = kept or best
+        best, confidence, trace = self._read(query)
+        why: Carried = ""
+        # "what about the second one?": read with the item it points at, unless surely factual or uncovered
+        pointed = None if best in ("none", "abstain") and confidence >= UNSURE else read_pointed(
+            query, history, lambda q: self._read(q)[:2])
+        if pointed is not None:
+            query, best, confidence, said = pointed
+            trace.append(said)
+        else:
+            kept, why = self._kept(query, history, best, confidence, trace)
+            best = kept or best
         if best == "abstain":
             return Decision("none", True, uncovered=asked_topics(query.text), confidence=confidence, trace=trace)
         label: Recommendation = best  # type: ignore[assignment]
@@ -138,6 +143,13 @@ class LearnedDecider:
         # ("the set looks cheap", "our music video"), and naming it as unanswered would say the user asked it.
         return Decision(label, False, support=to_support(items), confidence=confidence, trace=trace,
                         carried=why)
+
+    def _read(self, query: Query) -> tuple[str, float, list[str]]:
+        probs = self.model.probabilities(query.states)
+        order = np.argsort(-probs)
+        best, runner_up = self.model.classes[int(order[0])], self.model.classes[int(order[1])]
+        confidence = float(probs[order[0]])
+        return best, confidence, [f"learned: {best} {confidence:.2f} (next {runner_up} {float(probs[order[1]]):.2f})"]
 
     def _asked_row(self, query: Query) -> dict[str, float]:
         """The table row a factual question asks about: the one it names word for word (`RowModel.named_in`), or

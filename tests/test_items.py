@@ -1,0 +1,76 @@
+"""A message that points at one item of an enumeration ("what about the second one?") is read with that item."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import Assistant
+from assistant.deciders.items import enumerated, pointed_at
+
+TWO_JOBS = ("Two jobs this week. One: the hotel walkthrough we shot needs to look like sunset. Two: a brand new "
+            "concept clip for the spa, nothing filmed.")
+
+
+@pytest.mark.parametrize("text, items", [
+    ("I want (1) the class experiment I filmed, made to look like a space lab, and (2) an intro that doesn't exist",
+     ["the class experiment I filmed, made to look like a space lab", "an intro that doesn't exist"]),
+    ("we need 2 videos: 1) a relit version of our launch film 2) a brand new teaser",
+     ["a relit version of our launch film", "a brand new teaser"]),
+    ("We have two videos to make. The first uses footage of our food bank. For the second we have no idea yet.",
+     ["footage of our food bank.", "we have no idea yet."]),
+    (TWO_JOBS, ["the hotel walkthrough we shot needs to look like sunset.",
+                "a brand new concept clip for the spa, nothing filmed."]),
+    ("Listing 1: a walkthrough video to show at dusk. Listing 2: a new build, only renders. Which for each?",
+     ["a walkthrough video to show at dusk.", "a new build, only renders."]),
+])
+def test_an_enumeration_is_split_into_its_items(text: str, items: list[str]) -> None:
+    assert enumerated(text) == items
+
+
+@pytest.mark.parametrize("text", [
+    "Generate a few looks in Ray 3 first, then relight the winner with Ray 3.2",  # steps, not items
+    "Ray 3: prompts. Ray 3.2: footage. Which is better?",  # model names, not numbers
+    "we have 2 videos and 3 clips from the first day",
+    "the first dance is already recorded, we want it candlelit",
+])
+def test_a_text_that_numbers_nothing_lists_no_items(text: str) -> None:
+    assert enumerated(text) == []
+
+
+def test_a_pointer_needs_an_enumeration_to_point_into() -> None:
+    listed = [{"role": "user", "content": TWO_JOBS}, {"role": "assistant", "content": "..."}]
+    assert pointed_at("ok what about the second one?", listed) == (
+        "ok what about the second one?", "a brand new concept clip for the spa, nothing filmed.")
+    assert pointed_at("and the first?", listed) == ("and the first?", "the hotel walkthrough we shot needs to look "
+                                                                        "like sunset.")
+    # Nothing was listed: "the second one" points at nothing we can read.
+    unlisted = [{"role": "user", "content": "we shot a demo, which model?"}]
+    assert pointed_at("what about the second one?", unlisted) is None
+    # "the first dance" is no pointer, and a sentence that lists items points at none of them.
+    assert pointed_at("the first dance is recorded, we want it candlelit", listed) is None
+    assert pointed_at("we want (1) a relight and (2) a new intro", listed) is None
+
+
+def test_the_second_of_two_jobs_is_answered_for_itself(bot: Assistant) -> None:
+    listed = [{"role": "user", "content": TWO_JOBS + " Which model for each?"},
+              {"role": "assistant", "content": "Ray 3.2 for the walkthrough you shot; Ray 3 for the spa concept."}]
+    second = bot.ask("ok what about the second one?", history=listed)
+    assert (second.recommendation, second.abstained) == ("ray-3", False), second.decision_trace
+    first = bot.ask("and the first?", history=listed)
+    assert (first.recommendation, first.abstained) == ("ray-3.2", False), first.decision_trace
+    # Extending the item pointed at extends its situation: the concept, then its market versions.
+    later = bot.ask("for the second one, we will also need French and German versions once we pick a take",
+                    history=listed)
+    assert later.recommendation == "ray-3-then-ray-3.2", later.decision_trace
+
+
+def test_a_message_that_lists_two_shots_and_asks_about_one_is_answered_for_that_one(bot: Assistant) -> None:
+    answer = bot.ask("I have two shots: the first is a filmed interview I want relit, the second is an idea for an "
+                     "animated logo that does not exist yet. Which model for the first?")
+    assert (answer.recommendation, answer.abstained) == ("ray-3.2", False), answer.decision_trace
+
+
+def test_a_factual_or_uncovered_question_about_an_item_keeps_its_own_reading(bot: Assistant) -> None:
+    listed = [{"role": "user", "content": TWO_JOBS}, {"role": "assistant", "content": "..."}]
+    price = bot.ask("how much does the first one cost?", history=listed)
+    assert price.abstained, price.decision_trace
