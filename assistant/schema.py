@@ -108,6 +108,8 @@ class Decision:
     # Why the label is the one the conversation's last user turn settled: this turn only added a "detail", or it
     # questioned the recommendation ("pushback"); "" when the turn was read for itself.
     carried: Carried = ""
+    # The item of the user's list this turn pointed at ("what about the second one?"), in their words; "" if none.
+    about: str = ""
 
 
 @dataclass

@@ -56,6 +56,7 @@ def test_the_second_of_two_jobs_is_answered_for_itself(bot: Assistant) -> None:
               {"role": "assistant", "content": "Ray 3.2 for the walkthrough you shot; Ray 3 for the spa concept."}]
     second = bot.ask("ok what about the second one?", history=listed)
     assert (second.recommendation, second.abstained) == ("ray-3", False), second.decision_trace
+    assert second.answer.startswith("For *a brand new concept clip for the spa, nothing filmed*:"), second.answer
     first = bot.ask("and the first?", history=listed)
     assert (first.recommendation, first.abstained) == ("ray-3.2", False), first.decision_trace
     # Extending the item pointed at extends its situation: the concept, then its market versions.

@@ -95,7 +95,7 @@ def pointed_at(question: str, history: Sequence[Any]) -> tuple[str, str] | None:
 
 def read_pointed(query: Query, history: Sequence[Any],
                  read: Callable[[Query], tuple[str, float]]) -> tuple[Query, str, float, str] | None:
-    """(the message read with the item it points at, that reading's label and probability, a trace line), when it
+    """(the message read with the item it points at, that reading's label and probability, the item), when it
     points at one and that reading stands (`POINTED`); `read` is the decider's reading of a query."""
     pointed = pointed_at(query.text, history) if query.read_with is not None else None
     if pointed is None or query.read_with is None:
@@ -105,7 +105,7 @@ def read_pointed(query: Query, history: Sequence[Any],
     label, sure = read(with_item)
     if label not in POINTED:
         return None
-    return with_item, label, sure, f"points at an item ({item[:60]!r}): read with it alone, {label} {sure:.2f}"
+    return with_item, label, sure, item.rstrip(" .!?;,")
 
 
 def _role(turn: Any) -> str:

@@ -122,9 +122,10 @@ class LearnedDecider:
         # "what about the second one?": read with the item it points at, unless surely factual or uncovered
         pointed = None if best in ("none", "abstain") and confidence >= UNSURE else read_pointed(
             query, history, lambda q: self._read(q)[:2])
+        about = ""
         if pointed is not None:
-            query, best, confidence, said = pointed
-            trace.append(said)
+            query, best, confidence, about = pointed
+            trace.append(f"points at an item ({about[:60]!r}): read with it alone, {best} {confidence:.2f}")
         else:
             kept, why = self._kept(query, history, best, confidence, trace)
             best = kept or best
@@ -142,7 +143,7 @@ class LearnedDecider:
         # Answered: the decider judged every subject asked covered, so an uncovered word in it was only mentioned
         # ("the set looks cheap", "our music video"), and naming it as unanswered would say the user asked it.
         return Decision(label, False, support=to_support(items), confidence=confidence, trace=trace,
-                        carried=why)
+                        carried=why, about=about)
 
     def _read(self, query: Query) -> tuple[str, float, list[str]]:
         probs = self.model.probabilities(query.states)

@@ -67,6 +67,8 @@ def compose(decision: Decision) -> tuple[str, list[Citation]]:
         verdict = f"{PUSHBACK} {verdict}"
     elif decision.carried:
         verdict = f"{CARRIED.get(decision.label, CARRIED_DEFAULT)} {verdict}"
+    if decision.about:  # the item of their list the user pointed at, in their words, so they see which was read
+        verdict = f"For *{_shortened(decision.about)}*: {verdict}"
     lines = [verdict, ""]
     if WHY[decision.label]:
         lines.append(WHY[decision.label])
@@ -75,6 +77,10 @@ def compose(decision: Decision) -> tuple[str, list[Citation]]:
                                   chunk_id=support.chunk_id, row=support.row, column=support.column))
         lines.append(quote_line(support, len(citations), with_stance=decision.label == "depends"))
     return "\n".join(lines).strip(), citations
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
 class ExtractiveGenerator:
