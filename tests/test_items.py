@@ -40,9 +40,9 @@ def test_a_text_that_numbers_nothing_lists_no_items(text: str) -> None:
 def test_a_pointer_needs_an_enumeration_to_point_into() -> None:
     listed = [{"role": "user", "content": TWO_JOBS}, {"role": "assistant", "content": "..."}]
     assert pointed_at("ok what about the second one?", listed) == (
-        "ok what about the second one?", "a brand new concept clip for the spa, nothing filmed.")
-    assert pointed_at("and the first?", listed) == ("and the first?", "the hotel walkthrough we shot needs to look "
-                                                                        "like sunset.")
+        "ok what about the second one?", "a brand new concept clip for the spa, nothing filmed.", "Two jobs this week.",
+        TWO_JOBS)
+    assert pointed_at("and the first?", listed)[1] == "the hotel walkthrough we shot needs to look like sunset."
     # Nothing was listed: "the second one" points at nothing we can read.
     unlisted = [{"role": "user", "content": "we shot a demo, which model?"}]
     assert pointed_at("what about the second one?", unlisted) is None
@@ -63,6 +63,16 @@ def test_the_second_of_two_jobs_is_answered_for_itself(bot: Assistant) -> None:
     later = bot.ask("for the second one, we will also need French and German versions once we pick a take",
                     history=listed)
     assert later.recommendation == "ray-3-then-ray-3.2", later.decision_trace
+
+
+def test_a_step_of_one_job_is_not_read_apart_from_the_job(bot: Assistant) -> None:
+    # The list is of steps for one filmed ad, so its last step is still Ray 3.2's; read alone, "eventually versions
+    # for 6 markets" sounds like the sequence.
+    steps = [{"role": "user", "content": "our finished ad needs: 1) restyle to match the new brand palette 2) product "
+                                         "swap to the 2025 bottle 3) eventually versions for 6 markets"},
+             {"role": "assistant", "content": "Use **Ray 3.2**: the ad exists."}]
+    answer = bot.ask("ok and for the last one?", history=steps)
+    assert (answer.recommendation, answer.abstained) == ("ray-3.2", False), answer.decision_trace
 
 
 def test_a_message_that_lists_two_shots_and_asks_about_one_is_answered_for_that_one(bot: Assistant) -> None:

@@ -22,6 +22,7 @@ from assistant.deciders.inputs import normalise, strip_injections
 # unseen eval-format sets 1,875 unchanged (no answer changed: they hold almost no pointers), frozen unchanged
 # (2026-12-05, fifth session).
 POINTED = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends")
+ONE_JOB, ONE_JOB_SURE = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2"), 0.9  # a list read this surely lists steps
 
 _ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "third": 3, "3rd": 3, "three": 3}
 _THINGS = r"(?:one|video|shot|clip|project|job|item|option|listing|spot|ad|film|thing|idea|piece|part)"
@@ -55,6 +56,11 @@ def _number(groups: Sequence[str | None]) -> int | None:
 def enumerated(text: str) -> list[str]:
     """The items a text lists in order (the first two or three), or [] when it lists fewer than two: one family of
     markers (numbers or words), counting up from 1."""
+    return listed(text)[1]
+
+
+def listed(text: str) -> tuple[str, list[str]]:
+    """(what the text says before its list, the items), or ("", []) when it lists fewer than two (`enumerated`)."""
     for pattern in (_NUMBERED, _WORDED):
         marks = [(m, _number(m.groups())) for m in pattern.finditer(text)]
         found, want = [], 1
@@ -67,13 +73,15 @@ def enumerated(text: str) -> list[str]:
             items = [_EDGES.sub("", text[m.end():end]) for m, end in zip(found, ends, strict=True)]
             items[-1] = _ASKED_AFTER.sub("", items[-1])  # "... (2) a teaser. Which for (1)?": the ask is no item
             if all(items):
-                return items
-    return []
+                return text[:found[0].start()].strip(), items
+    return "", []
 
 
-def pointed_at(question: str, history: Sequence[Any]) -> tuple[str, str] | None:
-    """(the sentence that points, the item it points at) when the message points at one item of an enumeration made
-    earlier in it or in the latest earlier user turn that makes one; else None."""
+def pointed_at(question: str, history: Sequence[Any]) -> tuple[str, str, str, str] | None:
+    """(the sentence that points, the item it points at, what its list said before the items, the text that lists
+    them) when the message points at one item of an enumeration made earlier in it or in the latest earlier user
+    turn that makes one; else None. The words before the list hold what the items share ("our finished ad needs:
+    1) ... 3) versions")."""
     sentences = _SENTENCE.split(question.strip())
     for i in range(len(sentences) - 1, -1, -1):
         pointer = _POINTER.search(sentences[i])
@@ -86,9 +94,9 @@ def pointed_at(question: str, history: Sequence[Any]) -> tuple[str, str] | None:
         sources = [before] if before else []
         sources += [strip_injections(_content(turn))[0] for turn in reversed(list(history)) if _role(turn) == "user"]
         for source in sources:
-            items = enumerated(source)
+            preamble, items = listed(source)
             if len(items) >= (k if k > 0 else 2):
-                return sentences[i], items[k - 1] if k > 0 else items[-1]
+                return sentences[i], items[k - 1] if k > 0 else items[-1], preamble, source
         return None
     return None
 
@@ -100,8 +108,14 @@ def read_pointed(query: Query, history: Sequence[Any],
     pointed = pointed_at(query.text, history) if query.read_with is not None else None
     if pointed is None or query.read_with is None:
         return None
-    sentence, item = pointed
-    with_item = query.read_with(sentence, "user: " + normalise(item))
+    sentence, item, preamble, source = pointed
+    # Steps of one job ("our finished ad needs: 1) restyle 2) a product swap 3) versions") make a turn that reads
+    # surely as that job; separate jobs, one filmed and one not, make one that does not. Only separate jobs are read
+    # one at a time: "versions" alone reads as the sequence, and the finished ad's third step is Ray 3.2's.
+    whole, whole_sure = read(query.read_with(normalise(source), ""))
+    if whole in ONE_JOB and whole_sure >= ONE_JOB_SURE:
+        return None
+    with_item = query.read_with(sentence, "user: " + normalise(f"{preamble} {item}"))
     label, sure = read(with_item)
     if label not in POINTED:
         return None
