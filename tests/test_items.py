@@ -75,6 +75,15 @@ def test_a_step_of_one_job_is_not_read_apart_from_the_job(bot: Assistant) -> Non
     assert (answer.recommendation, answer.abstained) == ("ray-3.2", False), answer.decision_trace
 
 
+def test_a_second_listing_with_no_footage_is_not_answered_as_the_first(bot: Assistant) -> None:
+    # Read whole, the two listings read surely as one filmed job; nothing before the list states a job.
+    listings = [{"role": "user", "content": "Listing 1: I have a walkthrough video, want it shown at dusk. Listing 2: "
+                                            "a new build, only the architect renders."},
+                {"role": "assistant", "content": "Use **Ray 3.2** for the walkthrough."}]
+    answer = bot.ask("which model for listing 2?", history=listings)
+    assert (answer.recommendation, answer.abstained) == ("ray-3", False), answer.decision_trace
+
+
 def test_a_message_that_lists_two_shots_and_asks_about_one_is_answered_for_that_one(bot: Assistant) -> None:
     answer = bot.ask("I have two shots: the first is a filmed interview I want relit, the second is an idea for an "
                      "animated logo that does not exist yet. Which model for the first?")

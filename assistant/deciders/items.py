@@ -22,28 +22,26 @@ from assistant.deciders.inputs import normalise, strip_injections
 # unseen eval-format sets 1,875 unchanged (no answer changed: they hold almost no pointers), frozen unchanged
 # (2026-12-05, fifth session).
 POINTED = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends")
-ONE_JOB, ONE_JOB_SURE = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2"), 0.9  # a list read this surely lists steps
+ONE_JOB, ONE_JOB_SURE = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2"), 0.9  # words before a list that state a job
 
 _ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "third": 3, "3rd": 3, "three": 3}
-_THINGS = r"(?:one|video|shot|clip|project|job|item|option|listing|spot|ad|film|thing|idea|piece|part)"
-# Numbers that mark items: "(1)", "1)", "1.", "1:", "#1", "item 1", "listing 2:". Not a model's name ("Ray 3:"),
-# not a decimal ("3.2"), not a count ("2 videos").
+# Numbers that mark items: "(1)", "1)", "1.", "1:", "#1", "Listing 2:". Not a model's name ("Ray 3:"), not a
+# decimal ("3.2"), not a count ("2 videos").
 _NUMBERED = re.compile(
-    r"\(([1-9])\)|(?<![\w.#])(?<!ray )([1-9])[).:](?=\s)|#([1-9])\b|"
-    r"\b(?:no\.?|number|item|option|project|listing|shot|job|video|clip|part|spot)\s*([1-9])\b(?!\s*(?:x|%|seconds?|s\b))",
-    re.IGNORECASE)
+    r"\(([1-9])\)|(?<![\w.#(])(?<!ray )([1-9])[).:](?=\s)|#([1-9])\b|\b(?!ray\b)[a-z]+\s+([1-9])\s*:", re.IGNORECASE)
 # Words that mark items: "the first is ...", "firstly", "One: ...", "the second one ...".
 _WORDED = re.compile(r"\b(?:the\s+)?(first|second|third)(?:ly)?\b|(?:^|(?<=[.!?;]\s))(one|two|three)\s*:",
                      re.IGNORECASE)
-# A pointer at one item: "the second one", "and the first?", "for number 1", "(2)", "listing 2", "the last one".
+# A pointer at one item: "the second one?", "and the first?", "for number 1", "(2)", "1)", "#2", "listing 2?", "the last
+# one". Ending the phrase ("the first dance is filmed" points at nothing; "listing 2 is a new build" describes it).
+_END = r"(?=\s*[?.,!;:]|\s*$)"
 _POINTER = re.compile(
-    rf"\bthe\s+(first|second|third|1st|2nd|3rd|last)\b(?=\s+{_THINGS}\b|\s*[?.,!]|\s*$)|"
-    r"\(([1-9])\)|(?<![\w.(])([1-9])\)|#([1-9])\b|"
-    r"\b(?:no\.?|number|item|option|project|listing|shot|job|video|clip|part|spot)\s*([1-9])\b", re.IGNORECASE)
+    rf"\bthe\s+(first|second|third|1st|2nd|3rd|last)(?:\s+\w+)?{_END}|\(([1-9])\)|(?<![\w.(])([1-9])\)|#([1-9])\b|"
+    rf"\b(?:number|no\.?)\s*([1-9])\b|\b(?!ray\b)[a-z]+\s+([1-9]){_END}", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _ASKED_AFTER = re.compile(r"(?<=[.!?])\s+[^.!?]*\?[\s\S]*$")
-_EDGES = re.compile(r"^[\s,;:.)\-–—]*(?:(?:and|is|are|uses?|one)\s+)?|"
-                    r"[\s,;:(\-–—]*(?:\b(?:and|or|but|for|with)\b)?[\s,;:(\-–—]*$", re.IGNORECASE)
+_EDGES = re.compile(r"^[\s,;:.)\-–—]*(?:(?:and|is|are|uses?)\s+)?|[\s,;:(\-–—]*(?:\b(?:and|or|for)\b)?[\s,;:(\-–—]*$",
+                    re.IGNORECASE)
 
 
 def _number(groups: Sequence[str | None]) -> int | None:
@@ -108,13 +106,14 @@ def read_pointed(query: Query, history: Sequence[Any],
     pointed = pointed_at(query.text, history) if query.read_with is not None else None
     if pointed is None or query.read_with is None:
         return None
-    sentence, item, preamble, source = pointed
-    # Steps of one job ("our finished ad needs: 1) restyle 2) a product swap 3) versions") make a turn that reads
-    # surely as that job; separate jobs, one filmed and one not, make one that does not. Only separate jobs are read
+    sentence, item, preamble, _ = pointed
+    # Steps of one job share the situation the words before them state ("our finished ad needs: 1) restyle 2) a
+    # product swap 3) versions"); separate jobs do not ("Two jobs this week. One: ... Two: ..."). Steps are not read
     # one at a time: "versions" alone reads as the sequence, and the finished ad's third step is Ray 3.2's.
-    whole, whole_sure = read(query.read_with(normalise(source), ""))
-    if whole in ONE_JOB and whole_sure >= ONE_JOB_SURE:
-        return None
+    if preamble:
+        shared, shared_sure = read(query.read_with(normalise(preamble), ""))
+        if shared in ONE_JOB and shared_sure >= ONE_JOB_SURE:
+            return None
     with_item = query.read_with(sentence, "user: " + normalise(f"{preamble} {item}"))
     label, sure = read(with_item)
     if label not in POINTED:
