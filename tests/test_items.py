@@ -22,6 +22,12 @@ TWO_JOBS = ("Two jobs this week. One: the hotel walkthrough we shot needs to loo
                 "a brand new concept clip for the spa, nothing filmed."]),
     ("Listing 1: a walkthrough video to show at dusk. Listing 2: a new build, only renders. Which for each?",
      ["a walkthrough video to show at dusk.", "a new build, only renders."]),
+    ("Three clients: (a) a bakery tour we filmed (b) a gym concept, nothing shot (c) a hotel ad that aired",
+     ["a bakery tour we filmed", "a gym concept, nothing shot", "a hotel ad that aired"]),
+    ("Jobs:\n- the Paris shoot we filmed in May\n- a Berlin launch teaser, nothing shot",
+     ["the Paris shoot we filmed in May", "a Berlin launch teaser, nothing shot"]),
+    ("A) the filmed tour needs dusk light. B) a new concept, nothing filmed.",
+     ["the filmed tour needs dusk light.", "a new concept, nothing filmed."]),
 ])
 def test_an_enumeration_is_split_into_its_items(text: str, items: list[str]) -> None:
     assert enumerated(text) == items
@@ -32,6 +38,7 @@ def test_an_enumeration_is_split_into_its_items(text: str, items: list[str]) -> 
     "Ray 3: prompts. Ray 3.2: footage. Which is better?",  # model names, not numbers
     "we have 2 videos and 3 clips from the first day",
     "the first dance is already recorded, we want it candlelit",
+    "Plan A is to relight it, plan B to start over",
 ])
 def test_a_text_that_numbers_nothing_lists_no_items(text: str) -> None:
     assert enumerated(text) == []
@@ -46,6 +53,13 @@ def test_a_pointer_needs_an_enumeration_to_point_into() -> None:
     # Nothing was listed: "the second one" points at nothing we can read.
     unlisted = [{"role": "user", "content": "we shot a demo, which model?"}]
     assert pointed_at("what about the second one?", unlisted) is None
+    # By name: the one clause that says it; "the other one" names nothing any clause says.
+    said = "We have a Paris shoot we already filmed and a Berlin launch where nothing is shot yet."
+    places = [{"role": "user", "content": said}]
+    assert pointed_at("what about the Berlin one?", places)[1] == "a Berlin launch where nothing is shot yet."
+    assert pointed_at("what about the other one?", places) is None
+    assert pointed_at("and B?", [{"role": "user", "content": "A) the filmed tour. B) a new spa concept."}])[1] == (
+        "a new spa concept.")
     # "the first dance" is no pointer, and a sentence that lists items points at none of them.
     assert pointed_at("the first dance is recorded, we want it candlelit", listed) is None
     assert pointed_at("we want (1) a relight and (2) a new intro", listed) is None
@@ -94,3 +108,11 @@ def test_a_factual_or_uncovered_question_about_an_item_keeps_its_own_reading(bot
     listed = [{"role": "user", "content": TWO_JOBS}, {"role": "assistant", "content": "..."}]
     price = bot.ask("how much does the first one cost?", history=listed)
     assert price.abstained, price.decision_trace
+
+
+def test_a_job_pointed_at_by_its_place_is_answered_for_itself(bot: Assistant) -> None:
+    places = [{"role": "user", "content": "We have a Paris shoot we already filmed that needs a winter look, and a "
+                                          "Berlin launch where nothing is shot yet. Which model?"},
+              {"role": "assistant", "content": "Use **Ray 3.2** for the Paris shoot."}]
+    berlin = bot.ask("what about the Berlin one?", history=places)
+    assert (berlin.recommendation, berlin.abstained) == ("ray-3", False), berlin.decision_trace

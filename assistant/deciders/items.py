@@ -29,6 +29,9 @@ _ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "t
 # decimal ("3.2"), not a count ("2 videos").
 _NUMBERED = re.compile(
     r"\(([1-9])\)|(?<![\w.#(])(?<!ray )([1-9])[).:](?=\s)|#([1-9])\b|\b(?!ray\b)[a-z]+\s+([1-9])\s*:", re.IGNORECASE)
+# Letters that mark items: "(a)", "A)", "B:". Bullets: lines that open with a dash or a dot.
+_LETTERED = re.compile(r"\(([a-cA-C])\)|(?<![\w.'])([A-C])[):](?=\s)")
+_BULLETED = re.compile(r"(?:^|\n)[ \t]*[-•*–]\s+")
 # Words that mark items: "the first is ...", "firstly", "One: ...", "the second one ...".
 _WORDED = re.compile(r"\b(?:the\s+)?(first|second|third)(?:ly)?\b|(?:^|(?<=[.!?;]\s))(one|two|three)\s*:",
                      re.IGNORECASE)
@@ -36,8 +39,11 @@ _WORDED = re.compile(r"\b(?:the\s+)?(first|second|third)(?:ly)?\b|(?:^|(?<=[.!?;
 # one". Ending the phrase ("the first dance is filmed" points at nothing; "listing 2 is a new build" describes it).
 _END = r"(?=\s*[?.,!;:]|\s*$)"
 _POINTER = re.compile(
-    rf"\bthe\s+(first|second|third|1st|2nd|3rd|last)(?:\s+\w+)?{_END}|\(([1-9])\)|(?<![\w.(])([1-9])\)|#([1-9])\b|"
-    rf"\b(?:number|no\.?)\s*([1-9])\b|\b(?!ray\b)[a-z]+\s+([1-9]){_END}", re.IGNORECASE)
+    rf"(?i:\bthe\s+(first|second|third|1st|2nd|3rd|last)(?:\s+\w+)?){_END}|\(([1-9])\)|(?<![\w.(])([1-9])\)|#([1-9])\b|"
+    rf"(?i:\b(?:number|no\.?)\s*([1-9])\b|\b(?!ray\b)[a-z]+\s+([1-9])){_END}|\(([a-cA-C])\)|(?<![\w'])([A-C]){_END}")
+# A pointer by name: "the Berlin one?", "and the bakery one" (the one item that says that word).
+_NAMED = re.compile(rf"\bthe\s+([a-z][\w-]+)\s+one\b{_END}", re.IGNORECASE)
+_CLAUSES = re.compile(r"(?<=[.!?;])\s+|,?\s+and\s+(?=(?:a|an|the|our|my|we|for)\b)", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _ASKED_AFTER = re.compile(r"(?<=[.!?])\s+[^.!?]*\?[\s\S]*$")
 _EDGES = re.compile(r"^[\s,;:.)\-–—]*(?:(?:and|is|are|uses?)\s+)?|[\s,;:(\-–—]*(?:\b(?:and|or|for)\b)?[\s,;:(\-–—]*$",
@@ -48,6 +54,8 @@ def _number(groups: Sequence[str | None]) -> int | None:
     word = next((g for g in groups if g), None)
     if word is None:
         return None
+    if len(word) == 1 and word.isalpha():
+        return ord(word.lower()) - ord("a") + 1
     return -1 if word.lower() == "last" else int(word) if word.isdigit() else _ORDINALS.get(word.lower())
 
 
@@ -59,8 +67,8 @@ def enumerated(text: str) -> list[str]:
 
 def listed(text: str) -> tuple[str, list[str]]:
     """(what the text says before its list, the items), or ("", []) when it lists fewer than two (`enumerated`)."""
-    for pattern in (_NUMBERED, _WORDED):
-        marks = [(m, _number(m.groups())) for m in pattern.finditer(text)]
+    for pattern in (_NUMBERED, _LETTERED, _BULLETED, _WORDED):
+        marks = [(m, _number(m.groups()) if m.groups() else n + 1) for n, m in enumerate(pattern.finditer(text))]
         found, want = [], 1
         for mark, n in marks:
             if n == want:
@@ -79,22 +87,28 @@ def pointed_at(question: str, history: Sequence[Any]) -> tuple[str, str, str, st
     """(the sentence that points, the item it points at, what its list said before the items, the text that lists
     them) when the message points at one item of an enumeration made earlier in it or in the latest earlier user
     turn that makes one; else None. The words before the list hold what the items share ("our finished ad needs:
-    1) ... 3) versions")."""
+    1) ... 3) versions"). A pointer by name ("the Berlin one?") points at the one item, or clause, that says it."""
     sentences = _SENTENCE.split(question.strip())
     for i in range(len(sentences) - 1, -1, -1):
-        pointer = _POINTER.search(sentences[i])
-        if pointer is None or enumerated(sentences[i]):  # a sentence that lists items points at none of them
+        if enumerated(sentences[i]):  # a sentence that lists items points at none of them
             continue
-        k = _number(pointer.groups())
-        if k is None:
-            return None
+        pointer, named = _POINTER.search(sentences[i]), _NAMED.search(sentences[i])
+        k = _number(pointer.groups()) if pointer else None
+        if k is None and named is None:
+            continue
         before = " ".join(sentences[:i])
         sources = [before] if before else []
         sources += [strip_injections(_content(turn))[0] for turn in reversed(list(history)) if _role(turn) == "user"]
         for source in sources:
             preamble, items = listed(source)
-            if len(items) >= (k if k > 0 else 2):
+            if k is not None and len(items) >= (k if k > 0 else 2):
                 return sentences[i], items[k - 1] if k > 0 else items[-1], preamble, source
+            if k is None and named is not None:
+                clauses = items or [c for c in _CLAUSES.split(source) if c.strip()]
+                word = re.compile(rf"\b{re.escape(named.group(1))}\b", re.IGNORECASE)
+                saying = [c for c in clauses if word.search(c)]
+                if len(clauses) >= 2 and len(saying) == 1:
+                    return sentences[i], _EDGES.sub("", saying[0]), preamble if items else "", source
         return None
     return None
 
