@@ -46,20 +46,22 @@ def test_a_text_that_numbers_nothing_lists_no_items(text: str) -> None:
 
 def test_a_pointer_needs_an_enumeration_to_point_into() -> None:
     listed = [{"role": "user", "content": TWO_JOBS}, {"role": "assistant", "content": "..."}]
-    assert pointed_at("ok what about the second one?", listed) == (
-        "ok what about the second one?", "a brand new concept clip for the spa, nothing filmed.", "Two jobs this week.",
-        TWO_JOBS)
-    assert pointed_at("and the first?", listed)[1] == "the hotel walkthrough we shot needs to look like sunset."
+    second = pointed_at("ok what about the second one?", listed)
+    assert second is not None and (second.sentence, second.item, second.preamble) == (
+        "ok what about the second one?", "a brand new concept clip for the spa, nothing filmed.", "Two jobs this week.")
+    first = pointed_at("and the first?", listed)
+    assert first is not None and first.item == "the hotel walkthrough we shot needs to look like sunset."
     # Nothing was listed: "the second one" points at nothing we can read.
     unlisted = [{"role": "user", "content": "we shot a demo, which model?"}]
     assert pointed_at("what about the second one?", unlisted) is None
     # By name: the one clause that says it; "the other one" names nothing any clause says.
     said = "We have a Paris shoot we already filmed and a Berlin launch where nothing is shot yet."
     places = [{"role": "user", "content": said}]
-    assert pointed_at("what about the Berlin one?", places)[1] == "a Berlin launch where nothing is shot yet."
+    berlin = pointed_at("what about the Berlin one?", places)
+    assert berlin is not None and berlin.item == "a Berlin launch where nothing is shot yet."
     assert pointed_at("what about the other one?", places) is None
-    assert pointed_at("and B?", [{"role": "user", "content": "A) the filmed tour. B) a new spa concept."}])[1] == (
-        "a new spa concept.")
+    lettered = pointed_at("and B?", [{"role": "user", "content": "A) the filmed tour. B) a new spa concept."}])
+    assert lettered is not None and lettered.item == "a new spa concept."
     # "the first dance" is no pointer, and a sentence that lists items points at none of them.
     assert pointed_at("the first dance is recorded, we want it candlelit", listed) is None
     assert pointed_at("we want (1) a relight and (2) a new intro", listed) is None
@@ -116,3 +118,24 @@ def test_a_job_pointed_at_by_its_place_is_answered_for_itself(bot: Assistant) ->
               {"role": "assistant", "content": "Use **Ray 3.2** for the Paris shoot."}]
     berlin = bot.ask("what about the Berlin one?", history=places)
     assert (berlin.recommendation, berlin.abstained) == ("ray-3", False), berlin.decision_trace
+
+
+def test_a_job_pointed_at_by_a_bare_name_or_a_name_and_a_noun_is_answered_for_itself(bot: Assistant) -> None:
+    three = [{"role": "user", "content": "Three jobs: a bakery tour we filmed that needs warmer light, a gym concept "
+                                         "with nothing shot, and a hotel ad that aired and needs a French version"},
+             {"role": "assistant", "content": "Ray 3.2 for the bakery tour and the hotel ad; Ray 3 for the gym."}]
+    gym = bot.ask("and the gym thing?", history=three)
+    assert (gym.recommendation, gym.abstained) == ("ray-3", False), gym.decision_trace
+    places = [{"role": "user", "content": "We have a Lisbon shoot we already filmed that needs a winter look, and a "
+                                          "Porto launch where nothing is shot yet. Which model?"},
+              {"role": "assistant", "content": "Use **Ray 3.2** for the Lisbon shoot."}]
+    porto = bot.ask("and Porto?", history=places)
+    assert (porto.recommendation, porto.abstained) == ("ray-3", False), porto.decision_trace
+
+
+def test_an_aspect_of_one_job_is_no_job_of_its_own(bot: Assistant) -> None:
+    # "the lighting is bad" is a clause that says "lighting", but it is part of the filmed demo, not a second job.
+    demo = [{"role": "user", "content": "We filmed our product demo, the lighting is bad and we want it warmer."},
+            {"role": "assistant", "content": "Use **Ray 3.2**: the demo exists."}]
+    answer = bot.ask("what about the lighting?", history=demo)
+    assert (answer.recommendation, answer.abstained) == ("ray-3.2", False), answer.decision_trace

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from assistant.deciders import Query
@@ -41,9 +42,10 @@ _END = r"(?=\s*[?.,!;:]|\s*$)"
 _POINTER = re.compile(
     rf"(?i:\bthe\s+(first|second|third|1st|2nd|3rd|last)(?:\s+\w+)?){_END}|\(([1-9])\)|(?<![\w.(])([1-9])\)|#([1-9])\b|"
     rf"(?i:\b(?:number|no\.?)\s*([1-9])\b|\b(?!ray\b)[a-z]+\s+([1-9])){_END}|\(([a-cA-C])\)|(?<![\w'])([A-C]){_END}")
-# A pointer by name: "the Berlin one?", "and the bakery one" (the one item that says that word).
-_NAMED = re.compile(rf"\bthe\s+([a-z][\w-]+)\s+one\b{_END}", re.IGNORECASE)
-_CLAUSES = re.compile(r"(?<=[.!?;])\s+|,?\s+and\s+(?=(?:a|an|the|our|my|we|for)\b)", re.IGNORECASE)
+# A pointer by name: "the Berlin one?", "the bakery video", "and Lisbon?" (the one item or clause that says it).
+_NAMED = re.compile(
+    rf"(?i:\bthe\s+([a-z][\w-]{{2,}})(?:\s+[a-z]+)?){_END}|\b(?:about|and|for)\s+([A-Z][\w-]{{2,}}){_END}")
+_CLAUSES = re.compile(r"(?<=[.!?;])\s+|(?:,\s+|,?\s+and\s+)(?=(?:a|an|the|our|my|we|for)\b)", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _ASKED_AFTER = re.compile(r"(?<=[.!?])\s+[^.!?]*\?[\s\S]*$")
 _EDGES = re.compile(r"^[\s,;:.)\-–—]*(?:(?:and|is|are|uses?)\s+)?|[\s,;:(\-–—]*(?:\b(?:and|or|for)\b)?[\s,;:(\-–—]*$",
@@ -83,32 +85,43 @@ def listed(text: str) -> tuple[str, list[str]]:
     return "", []
 
 
-def pointed_at(question: str, history: Sequence[Any]) -> tuple[str, str, str, str] | None:
-    """(the sentence that points, the item it points at, what its list said before the items, the text that lists
-    them) when the message points at one item of an enumeration made earlier in it or in the latest earlier user
-    turn that makes one; else None. The words before the list hold what the items share ("our finished ad needs:
-    1) ... 3) versions"). A pointer by name ("the Berlin one?") points at the one item, or clause, that says it."""
+@dataclass(frozen=True)
+class Pointed:
+    sentence: str  # the message's sentence that points
+    item: str  # the item it points at
+    preamble: str  # what its list says before the items ("our finished ad needs:"); "" for a clause
+    others: tuple[str, ...] = ()  # the other clauses, when the item is a clause of a turn with no list
+
+
+def pointed_at(question: str, history: Sequence[Any]) -> Pointed | None:
+    """The item the message points at, of an enumeration made earlier in it or in the latest earlier user turn that
+    makes one; else None. A pointer by name ("the Berlin one?", "and Porto?") points at the one item that says it, or
+    in a turn with no list, the one clause."""
     sentences = _SENTENCE.split(question.strip())
     for i in range(len(sentences) - 1, -1, -1):
         if enumerated(sentences[i]):  # a sentence that lists items points at none of them
             continue
         pointer, named = _POINTER.search(sentences[i]), _NAMED.search(sentences[i])
         k = _number(pointer.groups()) if pointer else None
-        if k is None and named is None:
+        name = (named.group(1) or named.group(2)) if named else None
+        if k is None and (name is None or name.lower() in _ORDINALS or name.lower() == "last"):
             continue
         before = " ".join(sentences[:i])
         sources = [before] if before else []
         sources += [strip_injections(_content(turn))[0] for turn in reversed(list(history)) if _role(turn) == "user"]
         for source in sources:
             preamble, items = listed(source)
-            if k is not None and len(items) >= (k if k > 0 else 2):
-                return sentences[i], items[k - 1] if k > 0 else items[-1], preamble, source
-            if k is None and named is not None:
-                clauses = items or [c for c in _CLAUSES.split(source) if c.strip()]
-                word = re.compile(rf"\b{re.escape(named.group(1))}\b", re.IGNORECASE)
-                saying = [c for c in clauses if word.search(c)]
-                if len(clauses) >= 2 and len(saying) == 1:
-                    return sentences[i], _EDGES.sub("", saying[0]), preamble if items else "", source
+            if k is not None:
+                if len(items) >= (k if k > 0 else 2):
+                    return Pointed(sentences[i], items[k - 1] if k > 0 else items[-1], preamble)
+                continue
+            clauses = items or [_EDGES.sub("", c) for c in _CLAUSES.split(source) if c.strip()]
+            word = re.compile(rf"\b{re.escape(str(name))}\b", re.IGNORECASE)
+            saying = [c for c in clauses if word.search(c)]
+            if len(clauses) >= 2 and len(saying) == 1:
+                if items:
+                    return Pointed(sentences[i], saying[0], preamble)
+                return Pointed(sentences[i], saying[0], "", tuple(c for c in clauses if c != saying[0]))
         return None
     return None
 
@@ -120,19 +133,33 @@ def read_pointed(query: Query, history: Sequence[Any],
     pointed = pointed_at(query.text, history) if query.read_with is not None else None
     if pointed is None or query.read_with is None:
         return None
-    sentence, item, preamble, _ = pointed
+    reading = query.read_with
+
+    def alone(text: str) -> tuple[str, float]:
+        return read(reading(normalise(text), ""))
+
     # Steps of one job share the situation the words before them state ("our finished ad needs: 1) restyle 2) a
     # product swap 3) versions"); separate jobs do not ("Two jobs this week. One: ... Two: ..."). Steps are not read
     # one at a time: "versions" alone reads as the sequence, and the finished ad's third step is Ray 3.2's.
-    if preamble:
-        shared, shared_sure = read(query.read_with(normalise(preamble), ""))
-        if shared in ONE_JOB and shared_sure >= ONE_JOB_SURE:
+    if pointed.preamble and _one_job(*alone(pointed.preamble)):
+        return None
+    # A clause of a turn with no list is a job of its own only when it and another clause read surely as two
+    # different jobs ("a Lisbon shoot we already filmed and a Porto launch where nothing is shot yet"); "the lighting
+    # is bad" is a part of "we filmed our product demo".
+    if pointed.others:
+        own = alone(pointed.item)
+        others = [alone(other) for other in pointed.others] if _one_job(*own) else []
+        if not any(_one_job(*other) and other[0] != own[0] for other in others):
             return None
-    with_item = query.read_with(sentence, "user: " + normalise(f"{preamble} {item}"))
+    with_item = reading(pointed.sentence, "user: " + normalise(f"{pointed.preamble} {pointed.item}"))
     label, sure = read(with_item)
     if label not in POINTED:
         return None
-    return with_item, label, sure, item.rstrip(" .!?;,")
+    return with_item, label, sure, pointed.item.rstrip(" .!?;,")
+
+
+def _one_job(label: str, sure: float) -> bool:
+    return label in ONE_JOB and sure >= ONE_JOB_SURE
 
 
 def _role(turn: Any) -> str:
