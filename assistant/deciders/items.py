@@ -3,8 +3,8 @@ a filmed walkthrough, the second an idea for a spa clip", or "(1) ... (2) ... wh
 
 The decider reads a whole message with its conversation, so a message naming two jobs reads as neither (or as the
 two in sequence), and "the second one" carries no situation of its own. The item pointed at is the situation asked
-about: `read_pointed` reads the message with that item as its only context. Structure only: the words that
-number things, never a word that stands for a label.
+about: `read_pointed` reads the message with that item as its only context. Structure only: the marks that number
+or letter things and the name a pointer repeats, never a word that stands for a label.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from assistant.deciders import Query
 from assistant.deciders.inputs import normalise, strip_injections
 
 # The readings of a message read with the item it points at that stand: a situation, the sequence or `depends`.
-# evals/dev 546 -> 547 (the one such conversation there: "for number 1, remind me why not ray 3?" after "(1) ... I
-# filmed ... (2) an animated intro that doesn't exist yet"); dev writer lines 1252, rounds 10-12 2920 and the 30
-# unseen eval-format sets 1,875 unchanged (no answer changed: they hold almost no pointers), frozen unchanged
-# (2026-12-05, fifth session).
+# Measured (2026-12-05, fifth session): evals/dev 546 -> 547 (its one such conversation: "for number 1, remind me why
+# not ray 3?" after "(1) ... I filmed ... (2) an animated intro that doesn't exist yet"); dev writer lines 1252 and
+# rounds 10-12 2920 unchanged; frozen unchanged. Fresh unseen sets written to check it and its two extensions
+# (letters, dashes, names; clauses), before -> with: lists 51 -> 52, juggling 53 -> 54, pointers 52 -> 53,
+# pointers2 53 -> 55.
 POINTED = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends")
 ONE_JOB, ONE_JOB_SURE = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2"), 0.9  # words before a list that state a job
 
