@@ -81,25 +81,6 @@ def test_the_second_of_two_jobs_is_answered_for_itself(bot: Assistant) -> None:
     assert later.recommendation == "ray-3-then-ray-3.2", later.decision_trace
 
 
-def test_a_step_of_one_job_is_not_read_apart_from_the_job(bot: Assistant) -> None:
-    # The list is of steps for one filmed ad, so its last step is still Ray 3.2's; read alone, "eventually versions
-    # for 6 markets" sounds like the sequence.
-    steps = [{"role": "user", "content": "our finished ad needs: 1) restyle to match the new brand palette 2) product "
-                                         "swap to the 2025 bottle 3) eventually versions for 6 markets"},
-             {"role": "assistant", "content": "Use **Ray 3.2**: the ad exists."}]
-    answer = bot.ask("ok and for the last one?", history=steps)
-    assert (answer.recommendation, answer.abstained) == ("ray-3.2", False), answer.decision_trace
-
-
-def test_a_second_listing_with_no_footage_is_not_answered_as_the_first(bot: Assistant) -> None:
-    # Read whole, the two listings read surely as one filmed job; nothing before the list states a job.
-    listings = [{"role": "user", "content": "Listing 1: I have a walkthrough video, want it shown at dusk. Listing 2: "
-                                            "a new build, only the architect renders."},
-                {"role": "assistant", "content": "Use **Ray 3.2** for the walkthrough."}]
-    answer = bot.ask("which model for listing 2?", history=listings)
-    assert (answer.recommendation, answer.abstained) == ("ray-3", False), answer.decision_trace
-
-
 def test_a_message_that_lists_two_shots_and_asks_about_one_is_answered_for_that_one(bot: Assistant) -> None:
     answer = bot.ask("I have two shots: the first is a filmed interview I want relit, the second is an idea for an "
                      "animated logo that does not exist yet. Which model for the first?")
@@ -112,30 +93,25 @@ def test_a_factual_or_uncovered_question_about_an_item_keeps_its_own_reading(bot
     assert price.abstained, price.decision_trace
 
 
-def test_a_job_pointed_at_by_its_place_is_answered_for_itself(bot: Assistant) -> None:
-    places = [{"role": "user", "content": "We have a Paris shoot we already filmed that needs a winter look, and a "
-                                          "Berlin launch where nothing is shot yet. Which model?"},
-              {"role": "assistant", "content": "Use **Ray 3.2** for the Paris shoot."}]
-    berlin = bot.ask("what about the Berlin one?", history=places)
-    assert (berlin.recommendation, berlin.abstained) == ("ray-3", False), berlin.decision_trace
-
-
-def test_a_job_pointed_at_by_a_bare_name_or_a_name_and_a_noun_is_answered_for_itself(bot: Assistant) -> None:
-    three = [{"role": "user", "content": "Three jobs: a bakery tour we filmed that needs warmer light, a gym concept "
-                                         "with nothing shot, and a hotel ad that aired and needs a French version"},
-             {"role": "assistant", "content": "Ray 3.2 for the bakery tour and the hotel ad; Ray 3 for the gym."}]
-    gym = bot.ask("and the gym thing?", history=three)
-    assert (gym.recommendation, gym.abstained) == ("ray-3", False), gym.decision_trace
-    places = [{"role": "user", "content": "We have a Lisbon shoot we already filmed that needs a winter look, and a "
-                                          "Porto launch where nothing is shot yet. Which model?"},
-              {"role": "assistant", "content": "Use **Ray 3.2** for the Lisbon shoot."}]
-    porto = bot.ask("and Porto?", history=places)
-    assert (porto.recommendation, porto.abstained) == ("ray-3", False), porto.decision_trace
-
-
-def test_an_aspect_of_one_job_is_no_job_of_its_own(bot: Assistant) -> None:
+@pytest.mark.parametrize("said, question, label", [
+    # Steps of one filmed ad: its last step is still Ray 3.2's, though "eventually versions for 6 markets" read alone
+    # sounds like the sequence.
+    ("our finished ad needs: 1) restyle to match the new brand palette 2) product swap to the 2025 bottle 3) "
+     "eventually versions for 6 markets", "ok and for the last one?", "ray-3.2"),
+    # Read whole, the two listings read surely as one filmed job; nothing before the list states a job.
+    ("Listing 1: I have a walkthrough video, want it shown at dusk. Listing 2: a new build, only the architect "
+     "renders.", "which model for listing 2?", "ray-3"),
+    # By name: a place with "one", a name with a noun, a bare name.
+    ("We have a Paris shoot we already filmed that needs a winter look, and a Berlin launch where nothing is shot yet. "
+     "Which model?", "what about the Berlin one?", "ray-3"),
+    ("Three jobs: a bakery tour we filmed that needs warmer light, a gym concept with nothing shot, and a hotel ad "
+     "that aired and needs a French version", "and the gym thing?", "ray-3"),
+    ("We have a Lisbon shoot we already filmed that needs a winter look, and a Porto launch where nothing is shot yet.",
+     "and Porto?", "ray-3"),
     # "the lighting is bad" is a clause that says "lighting", but it is part of the filmed demo, not a second job.
-    demo = [{"role": "user", "content": "We filmed our product demo, the lighting is bad and we want it warmer."},
-            {"role": "assistant", "content": "Use **Ray 3.2**: the demo exists."}]
-    answer = bot.ask("what about the lighting?", history=demo)
-    assert (answer.recommendation, answer.abstained) == ("ray-3.2", False), answer.decision_trace
+    ("We filmed our product demo, the lighting is bad and we want it warmer.", "what about the lighting?", "ray-3.2"),
+], ids=["steps-of-one-job", "listing-2", "the-berlin-one", "the-gym-thing", "and-porto", "an-aspect-is-no-job"])
+def test_the_job_pointed_at_is_answered_for_itself(bot: Assistant, said: str, question: str, label: str) -> None:
+    history = [{"role": "user", "content": said}, {"role": "assistant", "content": "(an earlier answer)"}]
+    answer = bot.ask(question, history=history)
+    assert (answer.recommendation, answer.abstained) == (label, False), answer.decision_trace
