@@ -63,8 +63,8 @@ def _number(groups: Sequence[str | None]) -> int | None:
 
 
 def enumerated(text: str) -> list[str]:
-    """The items a text lists in order (the first two or three), or [] when it lists fewer than two: one family of
-    markers (numbers or words), counting up from 1."""
+    """The items a text lists in order, or [] when it lists fewer than two: one family of markers (numbers, letters,
+    dashes or words), counting up from the first."""
     return listed(text)[1]
 
 

@@ -1,11 +1,13 @@
 """The default generator: the answer is composed only of the documents' own sentences.
 
 Verdict first, then why (each supporting sentence quoted verbatim with its citation number); for a
-conditional answer, each condition with its model. Nothing is written that the documents do not say.
+conditional answer, each condition with its model. Nothing is written that the documents do not say (an answer
+about one item of the user's list names it, in their own words, before the verdict).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from assistant.schema import Citation, Decision, Draft, Passage, Support
@@ -80,6 +82,8 @@ def compose(decision: Decision) -> tuple[str, list[Citation]]:
 
 
 def _shortened(text: str, limit: int = 80) -> str:
+    """The user's words as plain text for the page (no markdown of theirs), cut at a word near `limit`."""
+    text = " ".join(re.sub(r"[*_`#\[\]<>]", " ", text).split())
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
