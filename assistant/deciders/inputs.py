@@ -66,7 +66,8 @@ def normalise(text: str) -> str:
     return RAY_3.sub("Ray 3", RAY_32.sub("Ray 3.2", text))
 
 
-def _turn_text(turn: Any) -> tuple[str, str]:
+def turn_text(turn: Any) -> tuple[str, str]:
+    """(role, content) of a history turn, a dict or a model with those fields."""
     if isinstance(turn, dict):
         return str(turn.get("role", "")), str(turn.get("content", ""))
     return str(getattr(turn, "role", "")), str(getattr(turn, "content", ""))
@@ -76,7 +77,7 @@ def context_of(history: Sequence[Any]) -> str:
     """Earlier turns, oldest first: user turns whole, assistant turns by their verdict line only."""
     parts = []
     for turn in list(history)[-CONTEXT_TURNS:]:
-        role, content = _turn_text(turn)
+        role, content = turn_text(turn)
         if role == "assistant":
             first = next((line for line in content.splitlines() if line.strip()), "")
             parts.append("assistant: " + _MARKUP.sub("", first)[:160])
@@ -95,7 +96,7 @@ def last_reply_asks(history: Sequence[Any]) -> bool:
     end with "?"): the message after it is an answer ("isn't Ray 3.2 better?" after "Is there shot material?"), not
     push-back on a recommendation."""
     for turn in reversed(list(history)):
-        role, content = _turn_text(turn)
+        role, content = turn_text(turn)
         if role == "assistant":
             return _QUOTED.sub("", content).rstrip().endswith("?")
         if role == "user":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.deciders import Query
-from assistant.deciders.inputs import normalise, strip_injections
+from assistant.deciders.inputs import normalise, strip_injections, turn_text
 
 # The readings of a message read with the item it points at that stand: a situation, the sequence or `depends`.
 # Measured (2026-12-05, fifth session): evals/dev 546 -> 547 (its one such conversation: "for number 1, remind me why
@@ -100,16 +100,17 @@ def pointed_at(question: str, history: Sequence[Any]) -> Pointed | None:
     in a turn with no list, the one clause."""
     sentences = _SENTENCE.split(question.strip())
     for i in range(len(sentences) - 1, -1, -1):
-        if enumerated(sentences[i]):  # a sentence that lists items points at none of them
-            continue
         pointer, named = _POINTER.search(sentences[i]), _NAMED.search(sentences[i])
         k = _number(pointer.groups()) if pointer else None
         name = (named.group(1) or named.group(2)) if named else None
         if k is None and (name is None or name.lower() in _ORDINALS or name.lower() == "last"):
             continue
+        if enumerated(sentences[i]):  # a sentence that lists items points at none of them
+            continue
         before = " ".join(sentences[:i])
         sources = [before] if before else []
-        sources += [strip_injections(_content(turn))[0] for turn in reversed(list(history)) if _role(turn) == "user"]
+        turns = [turn_text(turn) for turn in reversed(list(history))]
+        sources += [strip_injections(content)[0] for role, content in turns if role == "user"]
         for source in sources:
             preamble, items = listed(source)
             if k is not None:
@@ -131,10 +132,12 @@ def read_pointed(query: Query, history: Sequence[Any],
                  read: Callable[[Query], tuple[str, float]]) -> tuple[Query, str, float, str] | None:
     """(the message read with the item it points at, that reading's label and probability, the item), when it
     points at one and that reading stands (`POINTED`); `read` is the decider's reading of a query."""
-    pointed = pointed_at(query.text, history) if query.read_with is not None else None
-    if pointed is None or query.read_with is None:
-        return None
     reading = query.read_with
+    if reading is None:
+        return None
+    pointed = pointed_at(query.text, history)
+    if pointed is None:
+        return None
 
     def alone(text: str) -> tuple[str, float]:
         return read(reading(normalise(text), ""))
@@ -162,10 +165,3 @@ def read_pointed(query: Query, history: Sequence[Any],
 def _one_job(label: str, sure: float) -> bool:
     return label in ONE_JOB and sure >= ONE_JOB_SURE
 
-
-def _role(turn: Any) -> str:
-    return str(turn.get("role", "") if isinstance(turn, dict) else getattr(turn, "role", ""))
-
-
-def _content(turn: Any) -> str:
-    return str(turn.get("content", "") if isinstance(turn, dict) else getattr(turn, "content", ""))

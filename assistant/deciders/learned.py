@@ -117,11 +117,15 @@ class LearnedDecider:
     def decide(self, query: Query, history: Sequence[Any], passages: list[Passage]) -> Decision:
         if not query.text.strip():
             return Decision("none", True, trace=["only instructions, no question"])
-        best, confidence, trace = self._read(query)
+        probs = self.model.probabilities(query.states)
+        order = np.argsort(-probs)
+        best, runner_up = self.model.classes[int(order[0])], self.model.classes[int(order[1])]
+        confidence = float(probs[order[0]])
+        trace = [f"learned: {best} {confidence:.2f} (next {runner_up} {float(probs[order[1]]):.2f})"]
         why: Carried = ""
         # "what about the second one?": read with the item it points at, unless surely factual or uncovered
         pointed = None if best in ("none", "abstain") and confidence >= UNSURE else read_pointed(
-            query, history, lambda q: self._read(q)[:2])
+            query, history, self._reading)
         about = ""
         if pointed is not None:
             query, best, confidence, about = pointed
@@ -145,12 +149,11 @@ class LearnedDecider:
         return Decision(label, False, support=to_support(items), confidence=confidence, trace=trace,
                         carried=why, about=about)
 
-    def _read(self, query: Query) -> tuple[str, float, list[str]]:
+    def _reading(self, query: Query) -> tuple[str, float]:
+        """The decider's likeliest class for an encoded query, and its probability."""
         probs = self.model.probabilities(query.states)
-        order = np.argsort(-probs)
-        best, runner_up = self.model.classes[int(order[0])], self.model.classes[int(order[1])]
-        confidence = float(probs[order[0]])
-        return best, confidence, [f"learned: {best} {confidence:.2f} (next {runner_up} {float(probs[order[1]]):.2f})"]
+        top = int(np.argmax(probs))
+        return self.model.classes[top], float(probs[top])
 
     def _asked_row(self, query: Query) -> dict[str, float]:
         """The table row a factual question asks about: the one it names word for word (`RowModel.named_in`), or
@@ -199,10 +202,7 @@ class LearnedDecider:
     def _uncovered_alone(self, query: Query) -> bool:
         """Whether the message, read without the conversation, asks nothing the documents cover (`DETAIL_READINGS`)."""
         alone = query.alone() if query.alone else None
-        if alone is None:
-            return False
-        probs = self.model.probabilities(alone.states)
-        return self.model.classes[int(np.argmax(probs))] == "abstain"
+        return alone is not None and self._reading(alone)[0] == "abstain"
 
     def _settled_earlier(self, query: Query, reading: str, settles: tuple[str, ...]) -> tuple[str, float] | None:
         """The situation the conversation's last user turn settled, or left open ("depends"), if it was sure of it
@@ -210,9 +210,7 @@ class LearnedDecider:
         earlier = query.earlier() if query.earlier else None
         if earlier is None:
             return None
-        probs = self.model.probabilities(earlier.states)
-        top = int(np.argmax(probs))
-        label, sure = self.model.classes[top], float(probs[top])
+        label, sure = self._reading(earlier)
         if label not in settles or sure < SETTLED or label == reading:
             return None
         return label, sure
