@@ -23,6 +23,7 @@ from assistant.settings import Settings
 from evals.cases import load_cases
 from ingest.decider.build import ensure_decider, model_key
 from ingest.decider.data import DATA_DIR, UPDATE_DIR, load_examples, update_examples
+from ingest.decider.details import load_detail_examples
 from ingest.decider.train import TrainConfig, native_precision
 from tests.conftest import make_settings
 
@@ -47,6 +48,7 @@ def test_training_data_is_valid_and_kept_apart_from_the_eval_cases() -> None:
                                                if turn.get("role") == "user"]
     said += [row["q"] for row in _jsonl(DATA_DIR.parent / "quotes" / "factual_quotes.jsonl")]  # the quote dev set's too
     said += [q.text for q in load_row_questions()]  # and the table-row examples answering reads
+    said += [e.text for e in load_detail_examples()]  # and the follow-ups the detail classifier learns from
     shared = [text for text in said if _words(text) in frozen_keys or (len(text) > 30 and text.lower() in frozen_text)]
     assert not shared, f"written examples copied from the frozen test set: {shared[:3]}"
 

@@ -15,7 +15,7 @@ import pytest
 
 from assistant.deciders import Query
 from assistant.deciders.inputs import CLASSES
-from assistant.deciders.learned import SETTLED, UNSURE, LearnedDecider
+from assistant.deciders.learned import DETAIL_SURE, SETTLED, UNSURE, LearnedDecider
 from assistant.deciders.rows import OTHER, RowModel
 from assistant.deciders.spans import SpanIndex
 from assistant.fakes import HashingEncoder
@@ -38,11 +38,22 @@ class NoRow:
         return OTHER, 1.0
 
 
+class ScriptedDetails:
+    """A detail classifier reading turn 3 (a follow-up read alone, `_decision`) as `detail`, any other as 0."""
+
+    def __init__(self, detail: float) -> None:
+        self.sure = detail
+
+    def detail(self, states: np.ndarray) -> float:
+        return self.sure if int(states[0, 0]) == 3 else 0.0
+
+
 class ScriptedModel:
     """Class probabilities by turn: a turn's states carry its number, `readings` says what it reads as."""
 
-    def __init__(self, readings: dict[int, tuple[str, float]]) -> None:
+    def __init__(self, readings: dict[int, tuple[str, float]], detail: float = 0.0) -> None:
         self.classes, self.readings, self.rows = list(CLASSES), readings, NoRow()
+        self.details = ScriptedDetails(detail)
 
     def probabilities(self, states: np.ndarray) -> np.ndarray:
         label, sure = self.readings[int(states[0, 0])]
@@ -80,9 +91,10 @@ def spans() -> SpanIndex:
 def _decision(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str, float] | None,
               calls: list[int] | None = None, reply: str | None = None,
               message: str = "it's for our newsletter, mostly parents",
-              alone: tuple[str, float] | None = None) -> Decision:
-    """Turn 2 after turn 1 (read as `before`); with `alone`, turn 2 read without the conversation (as turn 3)."""
-    model = ScriptedModel({1: before or ("depends", 0.5), 2: follow_up, 3: alone or ("abstain", 0.5)})
+              alone: tuple[str, float] | None = None, detail: float = 0.0) -> Decision:
+    """Turn 2 after turn 1 (read as `before`); with `alone`, turn 2 read without the conversation (as turn 3), which
+    the detail classifier reads as only a detail this surely (`detail`)."""
+    model = ScriptedModel({1: before or ("depends", 0.5), 2: follow_up, 3: alone or ("abstain", 0.5)}, detail)
     earlier = turn(1, "Nothing is filmed yet, we only have an idea for a teaser. Which one?") if before else None
     query = turn(2, message, earlier, calls)
     if alone is not None:
@@ -200,3 +212,41 @@ def test_a_detail_that_changes_nothing_leaves_the_situation_as_it_was(spans: Spa
         opening = "That detail doesn't settle it yet. **It depends**" if before[0] == "depends" else \
             "That detail doesn't change the recommendation. Use **Ray 3**."
         assert compose(decision)[0].startswith(opening)
+
+
+@pytest.mark.parametrize(("reading", "before"), [
+    (("ray-3.2", 0.97), ("ray-3", SETTLED + 0.05)),  # "the owner loves retro stuff, he's 60" after an idea
+    (("abstain", 0.97), ("ray-3", SETTLED + 0.05)),  # "budget's about 5k all in"
+    (("ray-3-then-ray-3.2", 0.9), ("ray-3", SETTLED + 0.05)),
+    (("ray-3", 0.95), ("depends", SETTLED + 0.05)),  # "we want it warm, candlelight" while footage is still open
+    (("depends", 0.95), ("ray-3.2", SETTLED + 0.05)),
+])
+def test_a_turn_read_alone_as_only_a_detail_keeps_what_the_turn_before_settled(
+        spans: SpanIndex, reading: tuple[str, float], before: tuple[str, float]) -> None:
+    # Read surely as something else with the conversation, and as a situation alone (so not as uncovered): only the
+    # detail classifier keeps it.
+    decision = _decision(spans, reading, before, alone=("ray-3.2", 0.97), detail=DETAIL_SURE + 0.05,
+                         message="the owner loves retro stuff, he's 60")
+    assert decision.label == before[0] and decision.carried == "detail"
+    assert any(line.startswith("read alone, only a detail") for line in decision.trace)
+
+
+@pytest.mark.parametrize(("detail", "before"), [
+    (DETAIL_SURE - 0.1, ("ray-3", SETTLED + 0.05)),  # not sure it is only a detail: read for itself
+    (DETAIL_SURE + 0.05, ("ray-3", SETTLED - 0.1)),  # the turn before settled nothing surely
+    (DETAIL_SURE + 0.05, ("none", 0.99)),  # a factual answer settles no situation
+])
+def test_a_detail_keeps_only_a_situation_settled_surely(spans: SpanIndex, detail: float,
+                                                         before: tuple[str, float]) -> None:
+    decision = _decision(spans, ("ray-3.2", 0.97), before, alone=("ray-3.2", 0.97), detail=detail)
+    assert decision.label == "ray-3.2" and not decision.carried
+
+
+@pytest.mark.parametrize(("message", "reply"), [
+    ("the owner loves retro stuff, is that a problem?", None),  # it asks something
+    ("the owner loves retro stuff", "Nice. Have you filmed any of it yet?"),  # it answers the assistant's question
+])
+def test_a_question_or_an_answer_is_never_only_a_detail(spans: SpanIndex, message: str, reply: str | None) -> None:
+    decision = _decision(spans, ("ray-3.2", 0.97), ("ray-3", SETTLED + 0.05), alone=("ray-3.2", 0.97),
+                         detail=0.99, message=message, reply=reply)
+    assert decision.label == "ray-3.2" and not decision.carried

@@ -18,12 +18,14 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.deciders.details import DETAIL_MODEL
 from assistant.deciders.inputs import CLASSES
 from assistant.deciders.learned import META, POINTER, TOP_MODEL, TOP_MODEL_FP32, read_pointer
 from assistant.deciders.rows import ROW_MODEL, ROW_QUESTIONS
 from assistant.settings import Settings
 from assistant.spelling import save_speller
 from ingest.decider.data import DATA_DIR, UPDATE_DIR, Example, data_digest, load_examples, update_examples
+from ingest.decider.details import DETAILS_DIR, train_details
 from ingest.decider.mending import corpus_texts, speller_for, training_rows, update_rows
 from ingest.decider.train import Progress, TrainConfig
 
@@ -33,17 +35,19 @@ if TYPE_CHECKING:
 # Bump when the training code changes what it produces (4: states from the ONNX encoder; 5: mended
 # spelling, with the speller's vocabulary saved beside the model; 6: slipped copies of 15% of the examples,
 # not 30%, and names inside a sentence left unmended; 7: an injected sentence keeps the question it asks;
-# 8: the row classifier is trained beside it; 9: the update's second phase).
-RECIPE_VERSION = 9
+# 8: the row classifier is trained beside it; 9: the update's second phase; 10: the detail classifier too).
+RECIPE_VERSION = 10
 
 
-def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR, update_dir: Path = UPDATE_DIR) -> str:
+def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR, update_dir: Path = UPDATE_DIR,
+              details_dir: Path = DETAILS_DIR) -> str:
     # Not the documents: the speller saved beside the model learnt their words too, but answering adds the
     # current index's words again (`Speller.with_documents`), so a changed document costs no retraining.
     h = hashlib.sha256()
     h.update(data_digest(data_dir).encode())
     h.update(data_digest(update_dir).encode())
     h.update(data_digest(ROW_QUESTIONS).encode())  # the row classifier is trained into the same folder
+    h.update(data_digest(details_dir).encode())  # and so is the detail classifier
     h.update(json.dumps({**asdict(config), "recipe": RECIPE_VERSION, "classes": CLASSES}, sort_keys=True).encode())
     for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
         path = base_model / name
@@ -60,7 +64,7 @@ def ensure_decider(settings: Settings, progress: Progress | None = None,
     base = Path(settings.embedding_model_path())
     key = model_key(base, config)
     target = settings.model_dir / f"decider-{key}"
-    if all((target / name).exists() for name in (META, TOP_MODEL, ROW_MODEL)):
+    if all((target / name).exists() for name in (META, TOP_MODEL, ROW_MODEL, DETAIL_MODEL)):
         _point_at(settings.model_dir, target, config.states)
         return target, False
     settings.model_dir.mkdir(parents=True, exist_ok=True)
@@ -115,6 +119,8 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
     lap("export")
     rows = train_rows(out, encoder, states_from, speller, config, progress)
     lap("rows")
+    details = train_details(out, encoder, states_from, speller, config, progress)
+    lap("details")
     meta: dict[str, Any] = {
         "key": key, "classes": list(CLASSES), "split": config.split, "max_length": config.max_length,
         "states": config.states,
@@ -127,6 +133,7 @@ def _train_into(out: Path, base: Path, key: str, config: TrainConfig, states_fro
         # fewer than all when settled examples are skipped; the update's epochs follow the base's
         "rows_by_epoch": [*base_top.rows_by_epoch, *(top.rows_by_epoch if later else [])],
         **rows,
+        **details,
         "seconds": round(time.perf_counter() - started, 1),
         "seconds_by_stage": {stage: round(seconds, 1) for stage, seconds in stages.items()},
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -1,0 +1,73 @@
+"""Train the detail classifier (`assistant/deciders/details.py`) beside the decider, from the same split-layer states.
+
+Its examples (data/details/, see the CARD.md there) are follow-ups labelled `detail` true or false. Each is mended
+and normalised as answering mends and normalises a question, and read alone, as answering reads it. The recipe is
+the row classifier's (`rows.row_config`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.deciders.details import DETAIL_CLASSES, DETAIL_MODEL, DETAIL_MODEL_FP32
+from assistant.deciders.inputs import normalise, strip_injections
+from assistant.errors import IngestError
+from assistant.spelling import Speller
+from ingest.decider.rows import row_config
+from ingest.decider.train import Progress, TrainConfig
+
+if TYPE_CHECKING:
+    from assistant.onnx_encoder import OnnxEncoder
+
+DETAILS_DIR = Path(__file__).parent / "data" / "details"
+
+
+@dataclass(frozen=True)
+class DetailExample:
+    text: str
+    detail: bool
+    writer: str  # the file it came from
+
+
+def load_detail_examples(folder: Path = DETAILS_DIR) -> list[DetailExample]:
+    """Every line of folder/*.jsonl: {"text", "history", "detail": bool, "kind"}; the first of two alike wins."""
+    examples: dict[str, DetailExample] = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row: dict[str, Any] = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise IngestError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            text, detail = row.get("text"), row.get("detail")
+            if not isinstance(text, str) or not text.strip() or not isinstance(detail, bool):
+                raise IngestError(f"{path}:{number}: needs a non-empty 'text' and a true/false 'detail'")
+            cleaned, _ = strip_injections(text)  # as answering does before anything reads a message
+            if cleaned:
+                examples.setdefault(cleaned.lower(), DetailExample(cleaned, detail, path.stem))
+    return list(examples.values())
+
+
+def train_details(out: Path, encoder: Any, states_from: OnnxEncoder, speller: Speller, config: TrainConfig,
+                  progress: Progress | None = None) -> dict[str, Any]:
+    """Fit and export the detail classifier into `out`; what the decider's meta records of it."""
+    from ingest.decider import train
+    from ingest.decider.export import export_top
+
+    examples = load_detail_examples()
+    if not examples:
+        raise IngestError(f"no detail examples in {DETAILS_DIR}")
+    states = train.onnx_states(states_from, [(speller.mend(normalise(e.text)), "") for e in examples], None)
+
+    def fitting(_: str, done: int, total: int) -> None:  # its own bar, as the row classifier's
+        if progress:
+            progress("follow-up details", done, total)
+
+    top = train.fit(states, [DETAIL_CLASSES[0] if e.detail else DETAIL_CLASSES[1] for e in examples], encoder,
+                    row_config(config), fitting, classes=DETAIL_CLASSES)
+    export_top(top, out / DETAIL_MODEL_FP32, int(encoder.config.hidden_size), int8_file=out / DETAIL_MODEL)
+    return {"detail_examples": len(examples), "detail_true": sum(e.detail for e in examples)}
