@@ -13,6 +13,7 @@ import pytest
 from assistant.deciders.rows import load_row_questions
 from evals.cases import EvalCase, load_cases
 from ingest.decider.data import DATA_DIR
+from ingest.decider.details import DETAILS_DIR
 
 UNSEEN = Path(__file__).resolve().parents[1] / "evals" / "unseen"
 DEV = UNSEEN.with_name("dev")  # eval-format sets whose misses were read (evals/dev/README.md)
@@ -33,9 +34,9 @@ def _sets(folder: Path = UNSEEN) -> dict[str, list[EvalCase]]:
 
 def test_unseen_sets_share_no_question_with_the_frozen_set_or_any_written_data() -> None:
     sets = _sets()
-    assert len(sets) == 40 and all(len(cases) >= 50 for cases in sets.values())
+    assert len(sets) == 42 and all(len(cases) >= 50 for cases in sets.values())
     taken = {_words(text) for text in _said(load_cases())}
-    for folder in (DATA_DIR, DATA_DIR.parent / "update", DATA_DIR.parent / "unseen"):
+    for folder in (DATA_DIR, DATA_DIR.parent / "update", DATA_DIR.parent / "unseen", DETAILS_DIR):
         for path in folder.glob("*.jsonl"):
             for line in path.read_text(encoding="utf-8").splitlines():
                 if line.strip():
