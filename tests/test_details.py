@@ -11,14 +11,12 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.deciders.details import DETAIL_MODEL
 from assistant.deciders.inputs import normalise
-from assistant.deciders.learned import DETAIL_SURE, LearnedDecider, current_decider_dir
-from assistant.errors import IndexMissingError, IngestError
+from assistant.deciders.learned import DETAIL_SURE, LearnedDecider
+from assistant.errors import IngestError
 from assistant.settings import Settings
 from ingest.decider.data import DATA_DIR
 from ingest.decider.details import DETAILS_DIR, load_detail_examples
-from tests.conftest import make_settings
 
 
 def test_every_writer_wrote_both_kinds_and_nothing_twice() -> None:
@@ -110,20 +108,6 @@ def test_a_follow_up_that_changes_or_asks_something_is_read_for_itself(bot: Assi
     first = bot.ask(situation)
     then = bot.ask(follow_up, [{"role": "user", "content": situation}, {"role": "assistant", "content": first.answer}])
     assert (then.recommendation, then.abstained) == (label, abstained), then.decision_trace
-
-
-def test_a_decider_folder_without_its_detail_classifier_asks_for_ingest(ingested_dir: Path, tmp_path: Path) -> None:
-    shared = make_settings(ingested_dir).model_dir
-    copy = tmp_path / "models"
-    copy.mkdir()
-    for entry in shared.iterdir():  # the same encoder export, beside a copy of the decider without its detail model
-        if not entry.name.startswith("decider"):
-            (copy / entry.name).symlink_to(entry)
-    shutil.copytree(current_decider_dir(shared, make_settings(ingested_dir).encoder) or tmp_path, copy / "decider-x")
-    (copy / "decider-x" / DETAIL_MODEL).unlink()
-    (copy / "decider.json").write_text(json.dumps({"dir": "decider-x"}))
-    with pytest.raises(IndexMissingError, match=r"cannot be loaded.*ray-advisor ingest"):
-        Assistant.from_settings(make_settings(ingested_dir, model_dir=copy))
 
 
 def test_the_detail_data_is_part_of_the_deciders_key(ingested_settings: Settings, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.chain import State
+from assistant.deciders.details import DETAIL_MODEL
 from assistant.deciders.learned import LearnedDecider, current_decider_dir
 from assistant.deciders.rows import OTHER, ROW_MODEL, load_row_questions, row_classes
 from assistant.deciders.spans import IndexedSpan, SpanIndex
@@ -121,15 +122,17 @@ def test_only_a_sentence_that_restates_a_cell_elaborates_it(bot: Assistant) -> N
         assert stance in ("ray-3.2", "ray-3") and sentence != heading
 
 
-def test_a_decider_folder_without_its_row_classifier_asks_for_ingest(ingested_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("missing", [ROW_MODEL, DETAIL_MODEL])
+def test_a_decider_folder_without_one_of_its_classifiers_asks_for_ingest(ingested_dir: Path, tmp_path: Path,
+                                                                        missing: str) -> None:
     shared = make_settings(ingested_dir).model_dir
     copy = tmp_path / "models"
     copy.mkdir()
-    for entry in shared.iterdir():  # the same encoder export, beside a copy of the decider without rows.int8.onnx
+    for entry in shared.iterdir():  # the same encoder export, beside a copy of the decider without that classifier
         if not entry.name.startswith("decider"):
             (copy / entry.name).symlink_to(entry)
     shutil.copytree(current_decider_dir(shared, make_settings(ingested_dir).encoder) or tmp_path, copy / "decider-x")
-    (copy / "decider-x" / ROW_MODEL).unlink()
+    (copy / "decider-x" / missing).unlink()
     (copy / "decider.json").write_text(json.dumps({"dir": "decider-x"}))
     with pytest.raises(IndexMissingError, match=r"cannot be loaded.*ray-advisor ingest"):
         Assistant.from_settings(make_settings(ingested_dir, model_dir=copy))
