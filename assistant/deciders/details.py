@@ -5,8 +5,8 @@ written examples.
 sequence: the decider reads such a turn, alone or with the conversation, as a new situation about as surely as it
 reads "turns out my cousin filmed the whole thing" (0.97 and 0.97), because it learnt situations, not turns that
 leave one as it was. So examples written for this (`ingest/decider/data/details/`, see its CARD.md), each a
-follow-up labelled as a detail (the audience, a date, the budget, a mood, thanks) or not (footage turns up or is
-dropped, a later step, another job, any question, push-back), train a second top at ingest, beside the decider
+follow-up labelled as a detail (the audience, a date, the budget, a mood) or not (footage turns up or is dropped,
+a later step, another job, any question, push-back, thanks), train a second top at ingest, beside the decider
 and the same way (`ingest/decider/details.py`). Answering runs it on the message's own states, only for a
 follow-up whose turn before settled the situation.
 """
