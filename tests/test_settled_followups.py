@@ -1,8 +1,8 @@
-"""A follow-up the learned decider reads unsurely (as "depends", uncovered or the other model) keeps the situation
-the turn before it settled.
+"""A follow-up the learned decider reads unsurely (as "depends", uncovered or the other model), that pushes back, or
+that read alone only adds a detail, keeps the situation the turn before it settled.
 
-The model is scripted (its probabilities are set per turn), the spans are the real corpus's: what is tested is
-the rule in `LearnedDecider`, not what a trained model reads.
+The models are scripted (the decider's probabilities and the detail classifier's are set per turn), the spans are
+the real corpus's: what is tested is the rule in `LearnedDecider`, not what a trained model reads.
 """
 
 from __future__ import annotations
