@@ -197,11 +197,12 @@ class LearnedDecider:
         covered, `DETAIL_READINGS`) or "pushback" (`PUSHED_BACK`); (None, "") when this turn is read for itself."""
         settles: tuple[str, ...]
         why: Carried
-        asks = "?" in query.text or last_reply_asks(history)  # a question, or the answer to one: never only a detail
+        answers = last_reply_asks(history)
+        asks = "?" in query.text or answers  # a question, or the answer to one: never only a detail
         left_open = False  # kept only if the message, read alone, is a detail or asks nothing covered
         if reading in DEFERS and confidence < UNSURE:
             why, settles = "detail", SETTLES
-        elif reading == "depends" and names_a_model(query.text) and not last_reply_asks(history):
+        elif reading == "depends" and names_a_model(query.text) and not answers:
             why, settles = "pushback", PUSHED_BACK
         elif query.alone is not None and (reading in DETAIL_READINGS or not asks):
             why, settles, left_open = "detail", SETTLES, True

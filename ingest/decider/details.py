@@ -2,7 +2,7 @@
 
 Its examples (data/details/, see the CARD.md there) are follow-ups labelled `detail` true or false. Each is mended
 and normalised as answering mends and normalises a question, and read alone, as answering reads it. The recipe is
-the row classifier's (`rows.row_config`).
+the row classifier's, fitted by the same code (`rows.fit_beside`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.deciders.details import DETAIL_CLASSES, DETAIL_MODEL, DETAIL_MODEL_FP32
-from assistant.deciders.inputs import normalise, strip_injections
+from assistant.deciders.inputs import strip_injections
 from assistant.errors import IngestError
 from assistant.spelling import Speller
-from ingest.decider.rows import row_config
+from ingest.decider.rows import fit_beside
 from ingest.decider.train import Progress, TrainConfig
 
 if TYPE_CHECKING:
@@ -55,19 +55,10 @@ def load_detail_examples(folder: Path = DETAILS_DIR) -> list[DetailExample]:
 def train_details(out: Path, encoder: Any, states_from: OnnxEncoder, speller: Speller, config: TrainConfig,
                   progress: Progress | None = None) -> dict[str, Any]:
     """Fit and export the detail classifier into `out`; what the decider's meta records of it."""
-    from ingest.decider import train
-    from ingest.decider.export import export_top
-
     examples = load_detail_examples()
     if not examples:
         raise IngestError(f"no detail examples in {DETAILS_DIR}")
-    states = train.onnx_states(states_from, [(speller.mend(normalise(e.text)), "") for e in examples], None)
-
-    def fitting(_: str, done: int, total: int) -> None:  # its own bar, as the row classifier's
-        if progress:
-            progress("follow-up details", done, total)
-
-    top = train.fit(states, [DETAIL_CLASSES[0] if e.detail else DETAIL_CLASSES[1] for e in examples], encoder,
-                    row_config(config), fitting, classes=DETAIL_CLASSES)
-    export_top(top, out / DETAIL_MODEL_FP32, int(encoder.config.hidden_size), int8_file=out / DETAIL_MODEL)
+    targets = [DETAIL_CLASSES[0] if e.detail else DETAIL_CLASSES[1] for e in examples]
+    fit_beside(out, (DETAIL_MODEL, DETAIL_MODEL_FP32), [e.text for e in examples], targets, DETAIL_CLASSES,
+               "follow-up details", encoder, states_from, speller, config, progress)
     return {"detail_examples": len(examples), "detail_true": sum(e.detail for e in examples)}

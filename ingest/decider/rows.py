@@ -6,6 +6,7 @@ earlier turns. The recipe is the decider's but for its length and batch: 455 exa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,18 +30,28 @@ def row_config(config: TrainConfig) -> TrainConfig:
 def train_rows(out: Path, encoder: Any, states_from: OnnxEncoder, speller: Speller, config: TrainConfig,
                progress: Progress | None = None) -> dict[str, Any]:
     """Fit and export the row classifier into `out`; what the decider's meta records of it."""
+    questions = load_row_questions()
+    classes = row_classes(questions)
+    fit_beside(out, (ROW_MODEL, ROW_MODEL_FP32), [q.text for q in questions], [q.row for q in questions], classes,
+               "table rows", encoder, states_from, speller, config, progress)
+    return {"row_classes": classes, "row_examples": len(questions)}
+
+
+def fit_beside(out: Path, files: tuple[str, str], texts: Sequence[str], targets: Sequence[str],
+               classes: Sequence[str], bar: str, encoder: Any, states_from: OnnxEncoder, speller: Speller,
+               config: TrainConfig, progress: Progress | None) -> None:
+    """Fit one of the small classifiers trained beside the decider (the row classifier, the detail classifier) and
+    export it into `out` as `files` (int8, fp32): each text mended and normalised as answering mends a question and
+    read alone, the recipe `row_config`, its own progress bar named `bar`."""
     from ingest.decider import train
     from ingest.decider.export import export_top
 
-    questions = load_row_questions()
-    classes = row_classes(questions)
-    texts = [(speller.mend(normalise(q.text)), "") for q in questions]
-    states = train.onnx_states(states_from, texts, None)
+    states = train.onnx_states(states_from, [(speller.mend(normalise(text)), "") for text in texts], None)
 
     def fitting(_: str, done: int, total: int) -> None:  # its own bar, not the decider's finished one
         if progress:
-            progress("table rows", done, total)
+            progress(bar, done, total)
 
-    top = train.fit(states, [q.row for q in questions], encoder, row_config(config), fitting, classes=classes)
-    export_top(top, out / ROW_MODEL_FP32, int(encoder.config.hidden_size), int8_file=out / ROW_MODEL)
-    return {"row_classes": classes, "row_examples": len(questions)}
+    top = train.fit(states, targets, encoder, row_config(config), fitting, classes=classes)
+    int8_file, fp32_file = files
+    export_top(top, out / fp32_file, int(encoder.config.hidden_size), int8_file=out / int8_file)
