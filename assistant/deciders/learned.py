@@ -53,6 +53,11 @@ TOP_MODEL_FP32 = "top.onnx"  # the exported original, kept for comparison
 # assistant's question (its last turn ends with "?") for itself: "not really, i was hoping the AI would make them"
 # after "have you filmed any of your classes?" came right (evals/dev +1), but a fresh unseen set of chat threads lost
 # 2 vague replies that settle nothing ("depends" wanted), so an unsure reading still defers (2026-12-05, 4th session).
+# Nor was taking the label to keep from the assistant's last reply ("Use Ray 3.2.", "It depends on...", read from its
+# first line) rather than from this reading of the user's last turn: multi-turn dev lines 757 -> 767 of 798, none
+# broken, but the 44 unseen eval-format sets 2,646 -> 2,640 (the sets of people with several jobs, where the reply was
+# about another job), 2,645 when only a sure detail (`DETAIL_SURE`) keeps it, and three fresh sets 153 -> 152 / 153 of
+# 167 (2026-12-05, seventh session).
 UNSURE = 0.8
 DEFERS = ("depends", "abstain", "ray-3.2", "ray-3")
 SETTLED = 0.9
