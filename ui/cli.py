@@ -55,6 +55,7 @@ def ingest(
     from assistant.errors import RayAdvisorError
     from assistant.store import Store
     from ingest.pipeline import run_ingest
+    from ui.progress import PlainProgress
 
     settings = _settings()
     missing = [p for p in (paths or []) if not p.exists()]
@@ -66,18 +67,23 @@ def ingest(
         started = time.perf_counter()
         store = Store(settings)  # imports chromadb and opens the index (or connects to the server)
         opened = time.perf_counter() - started
-        with Progress(console=errors, transient=True) as bar:
-            task = bar.add_task("embedding", total=None)
-            stages: dict[str, Any] = {}
+        if not errors.is_terminal:  # a log or CI: no bar is drawn, so say how training goes in lines
+            plain = PlainProgress(errors, prefix="decider ",
+                                  intro="training the decider (first ingest only; 3-12 min on 2 cores)")
+            report = run_ingest(settings, paths, rebuild=rebuild, store=store, training_progress=plain)
+        else:
+            with Progress(console=errors, transient=True) as bar:
+                task = bar.add_task("embedding", total=None)
+                stages: dict[str, Any] = {}
 
-            def training(stage: str, done: int, total: int) -> None:
-                if stage not in stages:  # first time: say what happens and how long it takes
-                    label = f"decider: {stage} (first ingest only; 3-12 min on 2 cores)"
-                    stages[stage] = bar.add_task(label, total=total)
-                bar.update(stages[stage], completed=done, total=total)
+                def training(stage: str, done: int, total: int) -> None:
+                    if stage not in stages:  # first time: say what happens and how long it takes
+                        label = f"decider: {stage} (first ingest only; 3-12 min on 2 cores)"
+                        stages[stage] = bar.add_task(label, total=total)
+                    bar.update(stages[stage], completed=done, total=total)
 
-            report = run_ingest(settings, paths, rebuild=rebuild, store=store, training_progress=training,
-                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+                report = run_ingest(settings, paths, rebuild=rebuild, store=store, training_progress=training,
+                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
     except (RayAdvisorError, ValueError) as exc:
         _fail(str(exc), code=1)
     for skipped in report.skipped:
