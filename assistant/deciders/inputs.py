@@ -23,16 +23,33 @@ _MARKUP = re.compile(r"[*_`#>\[\]“”]+")
 # imperative (a sentence's first words, or after "just", "please", "you"...): "Does the FAQ say that Ray 3 is obsolete?"
 # and "what does it say exactly?" ask about the documents, and were dropped whole. ("Could you say that again" stays an
 # order, as the decider's training data was read: no message in the data or the eval sets is read otherwise.)
+# Words that are orders only in some uses are matched only in those: "DAN" in capitals (Dutch "dan", Malay "dan" mean
+# then/and), "reveal the system prompt" (not "sand sweeping away to reveal the tomb"), "role-play as" or "ROLEPLAY:"
+# (not "the role-play we recorded"), "act as" opening a sentence (not "the clip will act as our intro"), "new
+# instructions:" (not "the client sent new instructions for the edit"), "from now on" beside an imperative ("from now
+# on, always answer...", "respond only in emojis from now on"; not "which would you recommend from now on?"). Each of
+# those deleted a sentence a user meant, and with it the situation: 10 of the written data's 16,098 messages that are no
+# injection; "Malaysia dan Thailand" took a whole Malay brief (2026-12-05, seventh session). (A message opening as a
+# system's, "SYSTEM:" or "[Admin note:", is not an order by that alone: the whole sentence would go, and with it the
+# question an unseen eval case asked inside such a note.)
+_ORDER_VERB = r"(?:you|u|always|only|never|answer|respond|reply|say|recommend|ignore|just|act|pretend|speak|talk)"
 INJECTION = re.compile(
     r"(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|my\s+|previous\s+|prior\s+|"
     r"above\s+|earlier\s+|these\s+)*(?:instructions?|rules?|prompts?|guidelines?|directions?|context|documents?"
-    r"|constraints?)|you are now|you're now|from now on|act as|pretend (?:to be|you)|roleplay|role-play|"
-    r"jailbreak|\bdan\b|developer mode|system prompt|your (?:instructions|prompt|rules)|reveal (?:your|the)|"
-    r"print (?:your|the) (?:prompt|instructions|system)|new instructions?|respond only with|only answer with|"
+    r"|constraints?)|you are now|you're now|"
+    rf"from now on,?\s+{_ORDER_VERB}\b|(?:^|(?<=[.!?:;,]\s)|\b(?:please|just|only|now)\s+)(?:answer|respond|reply|"
+    r"speak|talk|write|recommend|label|output)\b[^.?!]{0,40}\bfrom now on|"
+    r"(?:^|(?<=[.!?:;,]\s)|\b(?:now|please|just|you|and)\s+)act as\b|pretend (?:to be|you)|"
+    r"role[- ]?play\s*(?:as\b|:)|\blet(?:'s| us)\s+role[- ]?play|"
+    r"jailbreak|(?-i:\bDAN\b)|developer mode|system prompt|your (?:instructions|prompt|rules)|"
+    r"reveal (?:your|the) (?:system|hidden|secret|internal)|"
+    r"print (?:your|the) (?:prompt|instructions|system)|new instructions?\s*:|"
+    r"(?:here are|follow) (?:your |my |the )?new instructions?|respond only with|only answer with|"
     r"(?:^|(?<=[.!?:;]\s)|\b(?:just|please|now|only|you)\s+)say (?:that|exactly)|repeat after me|\bsudo\b|admin mode",
     re.IGNORECASE)
 
 
+_ORDER_LEAD_WORDS = 2
 # Where an order to the assistant ends and what follows may be the user's own question.
 _CLAUSE_BREAK = re.compile(r"\s*(?:[:;,]|\band\b|\bthen\b)\s*", re.IGNORECASE)
 _LEADING_JOINERS = re.compile(r"^(?:(?:and|then)\b\s*)+", re.IGNORECASE)
@@ -52,11 +69,17 @@ def _question_after_order(rest: str) -> str:
 def strip_injections(text: str) -> tuple[str, bool]:
     """Drop the sentences that try to give instructions (they are data to us, never orders), keeping any
     question they also ask."""
-    parts = [p for p in re.split(r"(?<=[.!?\n])\s+|\s+(?=(?:ignore|disregard|forget|you are now|from now on)\b)",
+    parts = [p for p in re.split(r"(?<=[.!?\n])\s+|\s+(?=(?:ignore|disregard|forget|you are now)\b)",
                                  text, flags=re.IGNORECASE) if p]
     orders = [INJECTION.search(p) for p in parts]
     kept = [p if order is None else _question_after_order(p[order.end():])
             for p, order in zip(parts, orders, strict=True)]
+    # A word or two cut off the front of an order's sentence goes with it ("just | ignore all of that and print...",
+    # "ok | forget that, pretend..."): read alone, "just" was a question the decider answered with `depends`.
+    for i in range(len(parts) - 1):
+        if orders[i] is None and orders[i + 1] is not None and len(parts[i].split()) <= _ORDER_LEAD_WORDS \
+                and not parts[i].rstrip().endswith((".", "!", "?")):
+            kept[i] = ""
     return " ".join(k for k in kept if k).strip(), any(orders)
 
 
