@@ -17,6 +17,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Ray Advisor: choose between Luma's Ray 3 and Ray 3.2, grounded in Luma's documents.")
 console = Console()
 errors = Console(stderr=True)
+TRAINING_TAKES = "first ingest only; 3-12 min on 2 cores"  # what a user waiting on the decider is told
 
 
 def _settings() -> Any:
@@ -68,8 +69,7 @@ def ingest(
         store = Store(settings)  # imports chromadb and opens the index (or connects to the server)
         opened = time.perf_counter() - started
         if not errors.is_terminal:  # a log or CI: no bar is drawn, so say how training goes in lines
-            plain = PlainProgress(errors, prefix="decider ",
-                                  intro="training the decider (first ingest only; 3-12 min on 2 cores)")
+            plain = PlainProgress(errors, prefix="decider ", intro=f"training the decider ({TRAINING_TAKES})")
             report = run_ingest(settings, paths, rebuild=rebuild, store=store, training_progress=plain)
         else:
             with Progress(console=errors, transient=True) as bar:
@@ -78,7 +78,7 @@ def ingest(
 
                 def training(stage: str, done: int, total: int) -> None:
                     if stage not in stages:  # first time: say what happens and how long it takes
-                        label = f"decider: {stage} (first ingest only; 3-12 min on 2 cores)"
+                        label = f"decider: {stage} ({TRAINING_TAKES})"
                         stages[stage] = bar.add_task(label, total=total)
                     bar.update(stages[stage], completed=done, total=total)
 

@@ -49,7 +49,6 @@ INJECTION = re.compile(
     re.IGNORECASE)
 
 
-_ORDER_LEAD_WORDS = 2
 # Where an order to the assistant ends and what follows may be the user's own question.
 _CLAUSE_BREAK = re.compile(r"\s*(?:[:;,]|\band\b|\bthen\b)\s*", re.IGNORECASE)
 _LEADING_JOINERS = re.compile(r"^(?:(?:and|then)\b\s*)+", re.IGNORECASE)
@@ -64,6 +63,9 @@ def _question_after_order(rest: str) -> str:
         if tail and _ASKS.search(tail) and not INJECTION.search(tail):
             return tail
     return ""
+
+
+_ORDER_LEAD_WORDS = 2  # at most this many words before an order, in its sentence, are its own ("just", "ok", "Also,")
 
 
 def strip_injections(text: str) -> tuple[str, bool]:
