@@ -15,7 +15,7 @@ import pytest
 from assistant.core import Assistant
 from assistant.deciders.inputs import CLASSES, context_of, decider_input
 from assistant.deciders.learned import META, TOP_MODEL, current_decider_dir
-from assistant.deciders.named import models_meant, sections_named
+from assistant.deciders.named import models_meant, only_names_a_model, sections_named
 from assistant.deciders.rows import load_row_questions
 from assistant.deciders.support import ONE_MODEL_QUOTES
 from assistant.errors import IndexMissingError
@@ -379,7 +379,7 @@ def test_a_factual_question_on_one_models_part_in_the_pair_gets_the_pairs_prescr
     assert "then use Ray 3.2 to transform, localize, relight, or refine" in answer.citations[0].quote
 
 
-@pytest.mark.parametrize("follow_up", ["and the other one?", "and the older model?"])
+@pytest.mark.parametrize("follow_up", ["and the other one?", "and the older model?", "and the previous version?"])
 def test_a_factual_follow_up_about_the_other_model_quotes_its_side(bot: Assistant, follow_up: str) -> None:
     # "The other one" after a question on Ray 3.2 is Ray 3, and so is "the older model"; it used to be answered
     # from Ray 3.2's side again.
@@ -388,6 +388,17 @@ def test_a_factual_follow_up_about_the_other_model_quotes_its_side(bot: Assistan
     answer = bot.ask(follow_up, history=history)
     assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
     assert answer.citations[0].column == "Ray 3" and all("Ray 3.2" not in c.quote for c in answer.citations)
+
+
+@pytest.mark.parametrize(("message", "only"), [
+    ("and the older model?", True), ("what about Ray 3?", True), ("ok and for 3.2?", True),
+    ("and the other one?", True), ("is Ray 3 better?", False), ("Ray 3 for my filmed ad?", False),
+    ("and the price for Ray 3?", False), ("and?", False),
+])
+def test_a_message_that_only_turns_to_another_model_is_told_apart(message: str, only: bool) -> None:
+    """Such a follow-up asks the last question again of that model (`LearnedDecider._same_question_of_another_model`);
+    one that says anything more asks something of its own."""
+    assert only_names_a_model(message) is only
 
 
 @pytest.mark.parametrize(("question", "context", "meant"), [

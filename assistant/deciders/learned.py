@@ -18,7 +18,7 @@ from assistant.deciders import Query
 from assistant.deciders.details import DetailModel
 from assistant.deciders.inputs import CLASSES, SPLIT_LAYER, last_reply_asks
 from assistant.deciders.items import read_pointed
-from assistant.deciders.named import asks_about_both, names_a_model
+from assistant.deciders.named import asks_about_both, names_a_model, only_names_a_model
 from assistant.deciders.rows import RowModel
 from assistant.deciders.spans import SpanIndex
 from assistant.deciders.support import pick_support, to_support
@@ -142,6 +142,8 @@ class LearnedDecider:
         confidence = float(probs[order[0]])
         trace = [f"learned: {best} {confidence:.2f} (next {runner_up} {float(probs[order[1]]):.2f})"]
         why: Carried = ""
+        if best != "none" and self._same_question_of_another_model(query, trace):
+            best = "none"
         # "what about the second one?": read with the item it points at, unless surely factual or uncovered
         pointed = None if best in ("none", "abstain") and confidence >= UNSURE else read_pointed(
             query, history, self._reading)
@@ -232,6 +234,22 @@ class LearnedDecider:
             trace.append(f"read alone, only a detail ({detail:.2f})")
             return True
         return reading in DETAIL_READINGS and self._reading(alone)[0] == "abstain"
+
+    def _same_question_of_another_model(self, query: Query, trace: list[str]) -> bool:
+        """Whether a follow-up that says nothing but a model ("and the older model?", "what about Ray 3?",
+        `named.only_names_a_model`) turns a factual question the last user turn surely asked (`SETTLED`) to that
+        model: it asks the same fact of it, and is factual too. Read as Ray 3.2 at 0.85 by one trained decider and as
+        factual at 0.43 by another, so the conversation's reading alone did not hold it."""
+        if query.earlier is None or not only_names_a_model(query.text):
+            return False
+        earlier = query.earlier()
+        if earlier is None:
+            return False
+        label, sure = self._reading(earlier)
+        if label != "none" or sure < SETTLED:
+            return False
+        trace.append(f"follow-up: the same factual question ({sure:.2f}) of another model")
+        return True
 
     def _settled_earlier(self, query: Query, reading: str, settles: tuple[str, ...]) -> tuple[str, float] | None:
         """The situation the conversation's last user turn settled, or left open ("depends"), if it was sure of it

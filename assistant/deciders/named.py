@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.text import models_named
+from assistant.text import RAY_3, RAY_32, models_named
 
 _BOTH = re.compile(r"\b(?:both|the two|each (?:one|model)|differ\w*|compar\w*|versus|vs\.?|side by side)\b",
                    re.IGNORECASE)
@@ -49,6 +49,24 @@ def models_meant(question: str, context: str) -> set[str]:
 def names_a_model(question: str) -> bool:
     """Whether a message names one of the models, by name, by age or as "the other one"."""
     return bool(_named_outright(question)) or bool(_OTHER.search(question))
+
+
+# What a follow-up that only turns the same question to another model says besides the model ("and the older model?",
+# "what about Ray 3?", "ok and for 3.2?"): joiners, and the words a model is called by.
+_JOINERS = frozenset({"and", "what", "about", "how", "for", "then", "so", "ok", "okay", "but", "also", "the", "same",
+                      "one", "model", "version"})
+_BARE_32 = re.compile(r"(?<![\w.])3\.2\b")  # "and for 3.2?": a bare 3.2 is Ray 3.2 (`models_asked`)
+_WORD = re.compile(r"[a-z']+|\d+(?:\.\d+)?")
+
+
+def only_names_a_model(question: str) -> bool:
+    """Whether a message says nothing but a model (by name, by age or as "the other one") and joiners."""
+    if not names_a_model(question):
+        return False
+    rest = _OTHER.sub(" ", _BARE_32.sub(" ", RAY_3.sub(" ", RAY_32.sub(" ", question))))
+    for said in _BY_AGE.values():
+        rest = said.sub(" ", rest)
+    return all(word in _JOINERS for word in _WORD.findall(rest.lower()))
 
 
 def _named_outright(question: str) -> set[str]:
