@@ -142,8 +142,9 @@ class LearnedDecider:
         confidence = float(probs[order[0]])
         trace = [f"learned: {best} {confidence:.2f} (next {runner_up} {float(probs[order[1]]):.2f})"]
         why: Carried = ""
-        if best != "none" and self._same_question_of_another_model(query, trace):
-            best = "none"
+        same = self._same_question_of_another_model(query, trace) if best != "none" else None
+        if same is not None:
+            best, confidence = "none", same
         # "what about the second one?": read with the item it points at, unless surely factual or uncovered
         pointed = None if best in ("none", "abstain") and confidence >= UNSURE else read_pointed(
             query, history, self._reading)
@@ -235,21 +236,21 @@ class LearnedDecider:
             return True
         return reading in DETAIL_READINGS and self._reading(alone)[0] == "abstain"
 
-    def _same_question_of_another_model(self, query: Query, trace: list[str]) -> bool:
-        """Whether a follow-up that says nothing but a model ("and the older model?", "what about Ray 3?",
+    def _same_question_of_another_model(self, query: Query, trace: list[str]) -> float | None:
+        """How sure it is that a follow-up that says nothing but a model ("and the older model?", "what about Ray 3?",
         `named.only_names_a_model`) turns a factual question the last user turn surely asked (`SETTLED`) to that
         model: it asks the same fact of it, and is factual too. Read as Ray 3.2 at 0.85 by one trained decider and as
-        factual at 0.43 by another, so the conversation's reading alone did not hold it."""
+        factual at 0.43 by another, so the conversation's reading alone did not hold it. None when it does not."""
         if query.earlier is None or not only_names_a_model(query.text):
-            return False
+            return None
         earlier = query.earlier()
         if earlier is None:
-            return False
+            return None
         label, sure = self._reading(earlier)
         if label != "none" or sure < SETTLED:
-            return False
+            return None
         trace.append(f"follow-up: the same factual question ({sure:.2f}) of another model")
-        return True
+        return sure
 
     def _settled_earlier(self, query: Query, reading: str, settles: tuple[str, ...]) -> tuple[str, float] | None:
         """The situation the conversation's last user turn settled, or left open ("depends"), if it was sure of it
