@@ -49,8 +49,12 @@ def test_say_that_is_an_order_only_as_an_imperative(message: str, order: bool) -
     assert ("Ray 3" not in text) if order else text == message
 
 
+# "dan" is Malay for "and"
+MALAY_BRIEF = "Video promosi toko kami sudah direkam, perlu versi untuk Malaysia dan Singapura. Model yang mana?"
+
+
 @pytest.mark.parametrize("message", [
-    "Video promosi toko kami sudah direkam, perlu versi untuk Malaysia dan Singapura. Model yang mana?",  # Malay "and"
+    MALAY_BRIEF,
     "Eerst wat ideeen genereren, dan de beste kiezen en die daarna anders belichten.",  # Dutch "then"
     "storyboarding a short film: sand sweeping away to reveal the tomb. nothing shot.",
     "the role-play we recorded with Jen and Omar stays exactly as performed; then we relight.",
@@ -80,7 +84,7 @@ def test_an_order_alone_leaves_nothing_to_answer(order: str) -> None:
 
 def test_a_situation_kept_whole_is_answered_for_itself(bot) -> None:  # type: ignore[no-untyped-def]
     # Both were answered from a bare "Which model?" (abstained, and Ray 3.2) when "dan" and "act as" read as orders.
-    malay = bot.ask("Video promosi toko kami sudah direkam, perlu versi untuk Malaysia dan Singapura. Model yang mana?")
+    malay = bot.ask(MALAY_BRIEF)
     assert (malay.recommendation, malay.abstained) == ("ray-3.2", False)
     idea = bot.ask("The intro will act as our trailer: nothing is filmed, we only have the idea. Which model?")
     assert idea.recommendation == "ray-3"
