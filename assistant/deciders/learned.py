@@ -241,27 +241,28 @@ class LearnedDecider:
         `named.only_names_a_model`) turns a factual question the last user turn surely asked (`SETTLED`) to that
         model: it asks the same fact of it, and is factual too. Read as Ray 3.2 at 0.85 by one trained decider and as
         factual at 0.43 by another, so the conversation's reading alone did not hold it. None when it does not."""
-        if query.earlier is None or not only_names_a_model(query.text):
+        earlier = self._earlier_reading(query) if only_names_a_model(query.text) else None
+        if earlier is None or earlier[0] != "none" or earlier[1] < SETTLED:
             return None
-        earlier = query.earlier()
-        if earlier is None:
-            return None
-        label, sure = self._reading(earlier)
-        if label != "none" or sure < SETTLED:
-            return None
+        sure = earlier[1]
         trace.append(f"follow-up: the same factual question ({sure:.2f}) of another model")
         return sure
 
     def _settled_earlier(self, query: Query, reading: str, settles: tuple[str, ...]) -> tuple[str, float] | None:
         """The situation the conversation's last user turn settled, or left open ("depends"), if it was sure of it
         (`SETTLED`) and it is not what this turn is read as already."""
-        earlier = query.earlier() if query.earlier else None
+        earlier = self._earlier_reading(query)
         if earlier is None:
             return None
-        label, sure = self._reading(earlier)
+        label, sure = earlier
         if label not in settles or sure < SETTLED or label == reading:
             return None
         return label, sure
+
+    def _earlier_reading(self, query: Query) -> tuple[str, float] | None:
+        """The decider's reading of the conversation's last user turn as it was asked (None: there is none)."""
+        earlier = query.earlier() if query.earlier else None
+        return self._reading(earlier) if earlier is not None else None
 
 
 def learned_decider(settings: Settings, spans: SpanIndex) -> LearnedDecider:
