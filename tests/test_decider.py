@@ -366,6 +366,30 @@ def test_a_factual_question_about_a_guide_list_gets_the_whole_list(bot: Assistan
 
 
 @pytest.mark.parametrize("question", [
+    "which steps does the page list for using the two in sequence?",
+    "what are the steps listed under using both in sequence?",
+])
+def test_a_factual_question_about_using_both_gets_every_step(bot: Assistant, question: str) -> None:
+    # The guide's step nearest the question came alone ("Pick the strongest take"): a list's step comes with its list.
+    answer = bot.ask(question)
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert [c.quote for c in answer.citations] == [
+        "Generate a direction in Ray 3", "Pick the strongest take", "Transform and localize with Ray 3.2"]
+
+
+@pytest.mark.parametrize(("question", "row"), [
+    ("is localization one of ray 3's production uses?", "Production use"),
+    ("does ray 3 preserve the source duration?", "Continuity"),
+])
+def test_a_question_about_one_model_whose_word_is_the_others_gets_both_cells(bot: Assistant, question: str,
+                                                                             row: str) -> None:
+    # Ray 3's cell alone does not say where localization is listed: Ray 3.2's cell of the same row does.
+    answer = bot.ask(question)
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert [(c.row, c.column) for c in answer.citations] == [(row, "Ray 3.2"), (row, "Ray 3")]
+
+
+@pytest.mark.parametrize("question", [
     "what does ray 3.2 do in the FAQ's combined workflow?",
     "per the FAQ, what is Ray 3.2 used for after the exploration step of the combined workflow?",
 ])

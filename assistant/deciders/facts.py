@@ -54,6 +54,11 @@ def pick_facts(index: SpanIndex, query: np.ndarray, question: str, terms: set[st
         # two cells answer it, each with its column, rather than one cell that hides the comparison.
         return index.of_passage(ranked[0][1])[:2]
     chosen = diverse([(score, item) for score, item in ranked if score >= best - FACT_MARGIN], 2)
+    if named and chosen and chosen[0].passage.kind == "table-row" and _said_by_other_cell(index, chosen[0], subject):
+        # "Is restyling listed as a Ray 3 use?": the word asked about is in the other model's cell ("Relight, restyle,
+        # product swap, localization"), so the row's two cells answer it, not Ray 3's cell alone. With the change below,
+        # evals/dev 539 -> 541; the quote dev set (146), the unseen eval-format sets (2,792) and frozen unchanged.
+        return index.of_passage(chosen[0])[:2]
     # The cell of the row asked about, with the sentence that says it at length, when the documents have one: "what
     # control tools does 3.2 give you?" is answered by "Keyframes, adherence, locks" and the FAQ's full list.
     at_length = index.elaborations.get(id(chosen[0])) if chosen and row.get(chosen[0].passage.heading) else None
@@ -84,6 +89,12 @@ def _from_sections(ranked: list[tuple[float, IndexedSpan]], sections: set[str]) 
     return kept if kept and kept[0][0] >= MIN_FACT_SIMILARITY else ranked
 
 
+def _said_by_other_cell(index: SpanIndex, cell: IndexedSpan, subject: set[str]) -> bool:
+    """Does the other cell of `cell`'s row share more of the question's words than `cell` does?"""
+    others = [i for i in index.of_passage(cell) if i is not cell and i.evidence]
+    return bool(others) and len(subject & others[0].terms) > len(subject & cell.terms)
+
+
 def _whole_list(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
     """Every item of the decision guide's list (or sentence of the FAQ answer) that `item` is from, in order: one
     sign alone does not answer "what signs does the guide list for Ray 3.2?". Quote dev set 141 -> 142 of 148;
@@ -103,7 +114,12 @@ def _together(index: SpanIndex, ranked: list[tuple[float, IndexedSpan]]) -> list
                       if item.span.stance == "both" and item.passage.kind in (*PRESCRIPTIVE, "prose")), None)
     if best_both is None or best_side is None or best_both[0] < max(best_side, MIN_FACT_SIMILARITY):
         return []
-    return continued(index, best_both[1]) if best_both[1].passage.kind == "prose" else [best_both[1]]
+    top = best_both[1]
+    # A step of the guide's list is answered with its list: "what are the three steps for using both in sequence?"
+    # got "Pick the strongest take" alone (2026-12-06; measured with `_said_by_other_cell`'s rule).
+    if top.passage.kind == "guide":
+        return _whole_list(index, top)
+    return continued(index, top) if top.passage.kind == "prose" else [top]
 
 
 def _pair_first(index: SpanIndex, everything: list[tuple[float, IndexedSpan]], sections: set[str],
