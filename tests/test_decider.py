@@ -377,6 +377,15 @@ def test_a_factual_question_about_using_both_gets_every_step(bot: Assistant, que
         "Generate a direction in Ray 3", "Pick the strongest take", "Transform and localize with Ray 3.2"]
 
 
+def test_a_question_on_a_word_of_one_cell_gets_the_sentence_that_explains_it(bot: Assistant) -> None:
+    # Both cells of the Control style row came alone; only Ray 3.2's says "locks", and the FAQ says what they do.
+    answer = bot.ask("what are the locks for?")
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    cells, explained = answer.citations[:2], answer.citations[2:]
+    assert [(c.row, c.column) for c in cells] == [("Control style", "Ray 3.2"), ("Control style", "Ray 3")]
+    assert len(explained) == 1 and "locks that help the result stay close to the original take" in explained[0].quote
+
+
 @pytest.mark.parametrize(("question", "row"), [
     ("is localization one of ray 3's production uses?", "Production use"),
     ("does ray 3 preserve the source duration?", "Continuity"),

@@ -52,7 +52,8 @@ def pick_facts(index: SpanIndex, query: np.ndarray, question: str, terms: set[st
     if not named and ranked[0][1].passage.kind == "table-row":
         # It names neither model ("which one keeps the clip's timing, and what about the other?"): the row's
         # two cells answer it, each with its column, rather than one cell that hides the comparison.
-        return index.of_passage(ranked[0][1])[:2]
+        cells = index.of_passage(ranked[0][1])[:2]
+        return cells + _at_length_of_the_cell_asked(index, cells, subject)
     chosen = diverse([(score, item) for score, item in ranked if score >= best - FACT_MARGIN], 2)
     if named and chosen and chosen[0].passage.kind == "table-row" and _said_by_other_cell(index, chosen[0], subject):
         # "Is restyling listed as a Ray 3 use?": the word asked about is in the other model's cell ("Relight, restyle,
@@ -87,6 +88,20 @@ def _from_sections(ranked: list[tuple[float, IndexedSpan]], sections: set[str]) 
     with "guide" as a name, 43 but evals/dev factual 52 -> 49; the other dev sets and the quote dev set unchanged."""
     kept = [(score, item) for score, item in ranked if item.passage.section in sections]
     return kept if kept and kept[0][0] >= MIN_FACT_SIMILARITY else ranked
+
+
+def _at_length_of_the_cell_asked(index: SpanIndex, cells: list[IndexedSpan], subject: set[str]) -> list[IndexedSpan]:
+    """The sentence that says at length what the one cell holding the question's words says ("what do the locks help
+    with?": only Ray 3.2's "Keyframes, adherence, locks" says "locks", and the FAQ says what they help with), or [].
+    evals/dev 541 -> 542, the unseen eval-format sets 2,792 -> 2,794 (none lower), quote dev and frozen unchanged."""
+    asked = [cell for cell in cells if subject & cell.terms - _shared_terms(cells)]
+    at_length = index.elaborations.get(id(asked[0])) if len(asked) == 1 else None
+    return [at_length] if at_length is not None else []
+
+
+def _shared_terms(cells: list[IndexedSpan]) -> frozenset[str]:
+    """The words every cell of a row has (the row's name)."""
+    return frozenset.intersection(*(cell.terms for cell in cells)) if cells else frozenset()
 
 
 def _said_by_other_cell(index: SpanIndex, cell: IndexedSpan, subject: set[str]) -> bool:
