@@ -81,6 +81,26 @@ def test_the_second_of_two_jobs_is_answered_for_itself(bot: Assistant) -> None:
     assert later.recommendation == "ray-3-then-ray-3.2", later.decision_trace
 
 
+@pytest.mark.parametrize("said", [
+    "I have two jobs: the bakery video we filmed needs warmer light, and a new concept for a summer ad",
+    "Two things. The bakery video we filmed needs warmer light. And a new concept for a summer ad, nothing shot.",
+])
+def test_the_second_of_two_jobs_said_without_numbers_is_answered_for_itself(bot: Assistant, said: str) -> None:
+    # No numbers, letters or dashes mark the jobs, so "the second one" pointed at nothing and was read with the
+    # whole first turn; its clauses that each state a job are the items ("Two things." states none).
+    history = [{"role": "user", "content": said}, {"role": "assistant", "content": "Which one do you mean?"}]
+    second = bot.ask("which model for the second one?", history=history)
+    assert (second.recommendation, second.abstained) == ("ray-3", False), second.decision_trace
+    first = bot.ask("and the first?", history=history)
+    assert (first.recommendation, first.abstained) == ("ray-3.2", False), first.decision_trace
+    # One job said in two clauses is no list: "the second one" is read with the conversation, as before.
+    one_job = [{"role": "user", "content": "We filmed the bakery video. And the light is too cold."},
+               {"role": "assistant", "content": "Ray 3.2."}]
+    assert pointed_at("and the second one?", one_job) is not None  # clauses to read, not yet items
+    kept = bot.ask("and the second one?", history=one_job)
+    assert not any("points at an item" in step for step in kept.decision_trace), kept.decision_trace
+
+
 def test_a_message_that_lists_two_shots_and_asks_about_one_is_answered_for_that_one(bot: Assistant) -> None:
     answer = bot.ask("I have two shots: the first is a filmed interview I want relit, the second is an idea for an "
                      "animated logo that does not exist yet. Which model for the first?")
