@@ -55,7 +55,8 @@ def pick_facts(index: SpanIndex, query: np.ndarray, question: str, terms: set[st
         cells = index.of_passage(ranked[0][1])[:2]
         return cells + _at_length_of_the_cell_asked(index, cells, subject)
     chosen = diverse([(score, item) for score, item in ranked if score >= best - FACT_MARGIN], 2)
-    if named and chosen and chosen[0].passage.kind == "table-row" and _said_by_other_cell(index, chosen[0], subject):
+    if named and chosen and chosen[0].passage.kind == "table-row" and _cell_asked(
+            index.of_passage(chosen[0])[:2], subject) not in (None, chosen[0]):
         # "Is restyling listed as a Ray 3 use?": the word asked about is in the other model's cell ("Relight, restyle,
         # product swap, localization"), so the row's two cells answer it, not Ray 3's cell alone. With the change below,
         # evals/dev 539 -> 541; the quote dev set (146), the unseen eval-format sets (2,792) and frozen unchanged.
@@ -91,23 +92,20 @@ def _from_sections(ranked: list[tuple[float, IndexedSpan]], sections: set[str]) 
 
 
 def _at_length_of_the_cell_asked(index: SpanIndex, cells: list[IndexedSpan], subject: set[str]) -> list[IndexedSpan]:
-    """The sentence that says at length what the one cell holding the question's words says ("what do the locks help
+    """The sentence that says at length what the cell holding the question's words says ("what do the locks help
     with?": only Ray 3.2's "Keyframes, adherence, locks" says "locks", and the FAQ says what they help with), or [].
     evals/dev 541 -> 542, the unseen eval-format sets 2,792 -> 2,794 (none lower), quote dev and frozen unchanged."""
-    asked = [cell for cell in cells if subject & cell.terms - _shared_terms(cells)]
-    at_length = index.elaborations.get(id(asked[0])) if len(asked) == 1 else None
+    asked = _cell_asked(cells, subject)
+    at_length = index.elaborations.get(id(asked)) if asked is not None else None
     return [at_length] if at_length is not None else []
 
 
-def _shared_terms(cells: list[IndexedSpan]) -> frozenset[str]:
-    """The words every cell of a row has (the row's name)."""
-    return frozenset.intersection(*(cell.terms for cell in cells)) if cells else frozenset()
-
-
-def _said_by_other_cell(index: SpanIndex, cell: IndexedSpan, subject: set[str]) -> bool:
-    """Does the other cell of `cell`'s row share more of the question's words than `cell` does?"""
-    others = [i for i in index.of_passage(cell) if i is not cell and i.evidence]
-    return bool(others) and len(subject & others[0].terms) > len(subject & cell.terms)
+def _cell_asked(cells: list[IndexedSpan], subject: set[str]) -> IndexedSpan | None:
+    """The cell of a row that holds more of the question's words than the other (the row's name, in both, aside);
+    None on a tie."""
+    shared = frozenset.intersection(*(cell.terms for cell in cells)) if cells else frozenset()
+    held = sorted(((len(subject & (cell.terms - shared)), n) for n, cell in enumerate(cells)), reverse=True)
+    return cells[held[0][1]] if held and held[0][0] > (held[1][0] if len(held) > 1 else 0) else None
 
 
 def _whole_list(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
