@@ -175,8 +175,8 @@ def _nth_job(pointed: Pointed, alone: Callable[[str], tuple[str, float]]) -> Poi
     """The clause "the second one" points at, of the clauses that each read surely as a job (`ONE_JOB_SURE`), when
     there are enough of them and they are not all one job; None otherwise ("Two things." states no job). Those
     clauses are read already, so the item comes without `others` to read again. The 49 unseen eval-format sets 2,909 ->
-    2,911 (`lists`, `oneliners` +1, none lower); evals/dev, the multi-turn dev lines and rounds 10-12 unchanged (it
-    fired on none of them); frozen unchanged (2026-12-06). Splitting wider for it (at ", and" before any word: "relight
+    2,911 (`lists`, `oneliners` +1, none lower); no answer of evals/dev, the multi-turn dev lines or rounds 10-12
+    changed; frozen unchanged (2026-12-06). Splitting wider for it (at ", and" before any word: "relight
     the demo we filmed, and invent a summer ad") read two more forms of a probe conversation of mine, but the unseen
     sets went 2,911 -> 2,910, so the parts are `_CLAUSES`'."""
     readings = [(clause, *alone(clause)) for clause in pointed.others]
