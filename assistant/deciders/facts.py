@@ -55,12 +55,13 @@ def pick_facts(index: SpanIndex, query: np.ndarray, question: str, terms: set[st
         cells = index.of_passage(ranked[0][1])[:2]
         return cells + _at_length_of_the_cell_asked(index, cells, subject)
     chosen = diverse([(score, item) for score, item in ranked if score >= best - FACT_MARGIN], 2)
-    if named and chosen and chosen[0].passage.kind == "table-row" and _cell_asked(
-            index.of_passage(chosen[0])[:2], subject) not in (None, chosen[0]):
+    cells = index.of_passage(chosen[0])[:2] if named and chosen and chosen[0].passage.kind == "table-row" else []
+    if cells and _cell_asked(cells, subject) not in (None, chosen[0]):
         # "Is restyling listed as a Ray 3 use?": the word asked about is in the other model's cell ("Relight, restyle,
-        # product swap, localization"), so the row's two cells answer it, not Ray 3's cell alone. With the change below,
-        # evals/dev 539 -> 541; the quote dev set (146), the unseen eval-format sets (2,792) and frozen unchanged.
-        return index.of_passage(chosen[0])[:2]
+        # product swap, localization"), so the row's two cells answer it, not Ray 3's cell alone. With `_together`'s
+        # whole list, evals/dev 539 -> 541; the quote dev set (146), the unseen eval-format sets (2,792) and frozen
+        # unchanged.
+        return cells
     # The cell of the row asked about, with the sentence that says it at length, when the documents have one: "what
     # control tools does 3.2 give you?" is answered by "Keyframes, adherence, locks" and the FAQ's full list.
     at_length = index.elaborations.get(id(chosen[0])) if chosen and row.get(chosen[0].passage.heading) else None
@@ -104,8 +105,9 @@ def _cell_asked(cells: list[IndexedSpan], subject: set[str]) -> IndexedSpan | No
     """The cell of a row that holds more of the question's words than the other (the row's name, in both, aside);
     None on a tie."""
     shared = frozenset.intersection(*(cell.terms for cell in cells)) if cells else frozenset()
-    held = sorted(((len(subject & (cell.terms - shared)), n) for n, cell in enumerate(cells)), reverse=True)
-    return cells[held[0][1]] if held and held[0][0] > (held[1][0] if len(held) > 1 else 0) else None
+    held = [len(subject & (cell.terms - shared)) for cell in cells]
+    most = max(held, default=0)
+    return cells[held.index(most)] if most and held.count(most) == 1 else None
 
 
 def _whole_list(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
@@ -129,7 +131,7 @@ def _together(index: SpanIndex, ranked: list[tuple[float, IndexedSpan]]) -> list
         return []
     top = best_both[1]
     # A step of the guide's list is answered with its list: "what are the three steps for using both in sequence?"
-    # got "Pick the strongest take" alone (2026-12-06; measured with `_said_by_other_cell`'s rule).
+    # got "Pick the strongest take" alone (2026-12-06; measured with the other-cell rule of `pick_facts`).
     if top.passage.kind == "guide":
         return _whole_list(index, top)
     return continued(index, top) if top.passage.kind == "prose" else [top]
