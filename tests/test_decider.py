@@ -10,14 +10,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from assistant.core import Assistant
+from assistant.deciders import top
 from assistant.deciders.inputs import CLASSES, context_of, decider_input
 from assistant.deciders.learned import META, TOP_MODEL, current_decider_dir
 from assistant.deciders.named import models_meant, only_names_a_model, sections_named
 from assistant.deciders.rows import load_row_questions
 from assistant.deciders.support import ONE_MODEL_QUOTES
+from assistant.deciders.top import ExportedTop
 from assistant.errors import IndexMissingError
 from assistant.settings import Settings
 from evals.cases import load_cases
@@ -231,6 +234,44 @@ def test_the_decider_reads_the_conversation_without_its_instructions() -> None:
     text, context = decider_input("ray3.2 or ray 3 for the night version?", history)
     assert text == "Ray 3.2 or Ray 3 for the night version?"
     assert context == context_of(history) == "user: We filmed the launch spot. | assistant: Use Ray 3.2."
+
+
+def test_a_remembered_reading_is_the_reading_of_those_very_states(bot: Assistant, ingested_settings: Settings,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tops remember the probabilities of states they ran (`top.REMEMBERED`, by identity): another question's
+    states, equal states in another array, or states pushed out of the memory must each get their own reading."""
+    monkeypatch.setattr(top, "REMEMBERED", 3)
+    folder = current_decider_dir(ingested_settings.model_dir, ingested_settings.encoder)
+    assert folder is not None
+    fresh = ExportedTop(folder / TOP_MODEL)
+    read = bot.pipeline._read_with
+    filmed = read("We filmed the launch spot and need it relit for night.", "").states
+    idea = read("Nothing is shot yet, we only have a mood board.", "").states
+    assert not filmed.flags.writeable  # as the pipeline keeps them
+    first = fresh.probabilities(filmed)
+    assert fresh.probabilities(filmed) is first  # remembered
+    copy = filmed.copy()
+    assert copy.flags.writeable and fresh.probabilities(copy) is not first  # another array: run, not remembered
+    assert np.allclose(fresh.probabilities(copy), first)
+    other = fresh.probabilities(idea)
+    assert CLASSES[int(np.argmax(first))] == "ray-3.2" and CLASSES[int(np.argmax(other))] == "ray-3"
+    for question in ("one", "two", "three", "four"):  # more than it remembers: the first is pushed out
+        fresh.probabilities(read(f"question {question} about ray 3", "").states)
+    again = fresh.probabilities(filmed)
+    assert again is not first and np.array_equal(again, first)
+
+
+def test_a_follow_up_reads_the_same_after_its_earlier_turn_was_asked(bot: Assistant) -> None:
+    """In a chat the turn before was read moments ago and its reading is remembered; the follow-up's answer is the
+    one it gets when that turn is read afresh."""
+    history = [{"role": "user", "content": "We shot the bakery opening last week; the light is too cold."},
+               {"role": "assistant", "content": "Use **Ray 3.2**."}]
+    follow_up = "the owner is turning 60 and loves anything retro"
+    before = bot.ask(follow_up, history=history)
+    bot.ask(history[0]["content"])
+    after = bot.ask(follow_up, history=history)
+    assert (after.recommendation, after.abstained, after.decision_trace, after.answer) == (
+        before.recommendation, before.abstained, before.decision_trace, before.answer)
 
 
 # -- what users notice ------------------------------------------------------------------------------
