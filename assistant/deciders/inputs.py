@@ -16,7 +16,9 @@ from assistant.text import RAY_3, RAY_32
 CLASSES: tuple[str, ...] = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends", "none", "abstain")
 SPLIT_LAYER = 3  # MiniLM's layers below this are shared with retrieval; the decider fine-tunes those above
 SPLIT_OUTPUT = "hidden_split"  # the encoder's ONNX output holding those shared states
-CONTEXT_TURNS = 4  # the last two exchanges carry the situation; older turns rarely change it
+# The last two exchanges carry the situation; older turns rarely change it. The last exchange alone (2) lost 6 of
+# 2,065 dev items (none fixed) and 1 of rounds 10-12's 2,977 (2026-12-06): jobs named two turns back.
+CONTEXT_TURNS = 4
 _MARKUP = re.compile(r"[*_`#>\[\]“”]+")
 # Sentences that try to give the assistant orders: data to us, never instructions, so they are dropped
 # before anything (retrieval, the decider, an LLM) reads the message. "Say that/exactly" is an order only as an
