@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 # A follow-up reads the turn before it again (`LearnedDecider._earlier_reading`), and in a chat that turn was read
-# moments ago, on the very states the pipeline keeps (`Pipeline._encode_pair`, read-only, as many as it keeps): its
-# probabilities are remembered rather than run again. A top on a conversation's states costs about 13 ms here
-# (142 tokens, one thread), most of a follow-up's decision.
+# moments ago, on the very states the pipeline keeps (`Pipeline._encode_pair` keeps the last 512 encodings, read-only):
+# the probabilities of the last `REMEMBERED` states a top ran are kept rather than run again. A top on a
+# conversation's states is most of a follow-up's decision: about 13 ms for 142 tokens on one thread (2026-12-06).
 REMEMBERED = 256
 
 
@@ -23,7 +23,9 @@ class ExportedTop:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # a few small matrices: threads cost more than they save
+        # One thread, as the question encoder (`onnx_encoder.default_threads`): worker processes share the cores.
+        # Alone on 2 cores, two threads ran 142 tokens in 9 ms against 13, and 25 in 1.8 against 2.4 (2026-12-06).
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         # id(states) -> (states, probabilities); the states are held, so their id is not reused while remembered
