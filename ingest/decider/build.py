@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 # spelling, with the speller's vocabulary saved beside the model; 6: slipped copies of 15% of the examples,
 # not 30%, and names inside a sentence left unmended; 7: an injected sentence keeps the question it asks;
 # 8: the row classifier is trained beside it; 9: the update's second phase; 10: the detail classifier too; 11: words
-# that are orders only in some uses no longer cut a written message, `inputs.INJECTION`).
-RECIPE_VERSION = 11
+# that are orders only in some uses no longer cut a written message, `inputs.INJECTION`; 12: the detail classifier
+# for 4 epochs, `details.detail_config`).
+RECIPE_VERSION = 12
 
 
 def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR, update_dir: Path = UPDATE_DIR,

@@ -33,16 +33,16 @@ def train_rows(out: Path, encoder: Any, states_from: OnnxEncoder, speller: Spell
     questions = load_row_questions()
     classes = row_classes(questions)
     fit_beside(out, (ROW_MODEL, ROW_MODEL_FP32), [q.text for q in questions], [q.row for q in questions], classes,
-               "table rows", encoder, states_from, speller, config, progress)
+               "table rows", encoder, states_from, speller, row_config(config), progress)
     return {"row_classes": classes, "row_examples": len(questions)}
 
 
 def fit_beside(out: Path, files: tuple[str, str], texts: Sequence[str], targets: Sequence[str],
                classes: Sequence[str], bar: str, encoder: Any, states_from: OnnxEncoder, speller: Speller,
-               config: TrainConfig, progress: Progress | None) -> None:
+               recipe: TrainConfig, progress: Progress | None) -> None:
     """Fit one of the small classifiers trained beside the decider (the row classifier, the detail classifier) and
     export it into `out` as `files` (int8, fp32): each text mended and normalised as answering mends a question and
-    read alone, the recipe `row_config`, its own progress bar named `bar`."""
+    read alone, with its `recipe` (`row_config`, `details.detail_config`) and its own progress bar named `bar`."""
     from ingest.decider import train
     from ingest.decider.export import export_top
 
@@ -52,6 +52,6 @@ def fit_beside(out: Path, files: tuple[str, str], texts: Sequence[str], targets:
         if progress:
             progress(bar, done, total)
 
-    top = train.fit(states, targets, encoder, row_config(config), fitting, classes=classes)
+    top = train.fit(states, targets, encoder, recipe, fitting, classes=classes)
     int8_file, fp32_file = files
     export_top(top, out / fp32_file, int(encoder.config.hidden_size), int8_file=out / int8_file)
