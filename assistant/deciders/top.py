@@ -45,7 +45,7 @@ class ExportedTop:
         (probs,) = self._session.run(None, {"hidden": hidden, "mask": mask})
         result = np.asarray(probs[0], dtype=np.float64)
         result.setflags(write=False)
-        if not states.flags.writeable:  # only states nobody can change in place are remembered by identity
+        if not states.flags.writeable:  # read-only, as the pipeline keeps its encodings: remembered by identity
             with self._lock:
                 self._recent[id(states)] = (states, result)
                 while len(self._recent) > REMEMBERED:
