@@ -88,6 +88,8 @@ class Speller:
         return best.upper() if word.isupper() else best.capitalize() if word[0].isupper() else best
 
     def mend(self, text: str) -> str:
+        if not self.domain:  # nothing to mend a word into: skip trying every one-edit neighbour of every word
+            return text
         return _WORD.sub(self._mend_word, text)
 
     def with_documents(self, texts: Iterable[str]) -> Speller:
