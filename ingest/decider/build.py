@@ -28,6 +28,7 @@ from ingest.decider.data import DATA_DIR, UPDATE_DIR, Example, data_digest, load
 from ingest.decider.details import DETAILS_DIR, train_details
 from ingest.decider.mending import corpus_texts, speller_for, training_rows, update_rows
 from ingest.decider.train import Progress, TrainConfig
+from ingest.once import make_once
 
 if TYPE_CHECKING:
     from assistant.onnx_encoder import OnnxEncoder
@@ -37,8 +38,8 @@ if TYPE_CHECKING:
 # not 30%, and names inside a sentence left unmended; 7: an injected sentence keeps the question it asks;
 # 8: the row classifier is trained beside it; 9: the update's second phase; 10: the detail classifier too; 11: words
 # that are orders only in some uses no longer cut a written message, `inputs.INJECTION`; 12: the detail classifier
-# for 4 epochs, `details.detail_config`).
-RECIPE_VERSION = 12
+# for 4 epochs, `details.detail_config`; 13: the row classifier for 4 epochs and the detail classifier for 2).
+RECIPE_VERSION = 13
 
 
 def model_key(base_model: Path, config: TrainConfig, data_dir: Path = DATA_DIR, update_dir: Path = UPDATE_DIR,
@@ -66,18 +67,24 @@ def ensure_decider(settings: Settings, progress: Progress | None = None,
     base = Path(settings.embedding_model_path())
     key = model_key(base, config)
     target = settings.model_dir / f"decider-{key}"
-    if all((target / name).exists() for name in (META, TOP_MODEL, ROW_MODEL, DETAIL_MODEL)):
-        _point_at(settings.model_dir, target, config.states)
-        return target, False
-    settings.model_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".decider-", dir=settings.model_dir) as tmp:
-        _train_into(Path(tmp), base, key, config, states_encoder(settings, config.states),
-                    corpus_texts(settings.corpus_dir), progress)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
-        Path(tmp).mkdir()  # TemporaryDirectory removes its folder on exit; give it an empty one
+
+    def train_it() -> None:
+        with tempfile.TemporaryDirectory(prefix=".decider-", dir=settings.model_dir) as tmp:
+            _train_into(Path(tmp), base, key, config, states_encoder(settings, config.states),
+                        corpus_texts(settings.corpus_dir), progress)
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(tmp, target)
+            Path(tmp).mkdir()  # TemporaryDirectory removes its folder on exit; give it an empty one
+
+    # Another ingest training this very model (a second terminal, another test process) is waited for, and its
+    # model used, rather than spending minutes of both cores on the same weights beside it.
+    trained = make_once(settings.model_dir / f".decider-{key}.lock", lambda: _complete(target), train_it)
     _point_at(settings.model_dir, target, config.states)
-    return target, True
+    return target, trained
+
+
+def _complete(folder: Path) -> bool:
+    return all((folder / name).exists() for name in (META, TOP_MODEL, ROW_MODEL, DETAIL_MODEL))
 
 
 def states_encoder(settings: Settings, variant: str) -> OnnxEncoder:
