@@ -34,6 +34,7 @@ from assistant.encoders import (
     weights_hash,
 )
 from assistant.settings import Settings
+from ingest.once import make_once
 
 log = logging.getLogger("ray_advisor.onnx_export")
 OPSET = 17
@@ -55,14 +56,20 @@ def export_encoder(model_dir: Path, out_dir: Path) -> OnnxFiles:
     folder = transformer_dir(model_dir)
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     files = OnnxFiles.at(out_dir, digest, _max_length(model_dir, config))
-    if files.complete():
-        return files
+    # Several processes may ask at once (two ingests, the test suite's workers): one exports, the others wait for it.
+    if make_once(out_dir.parent / f".export-{out_dir.name}.lock", files.complete,
+                 lambda: _export_into(out_dir, model_dir, files, digest, config)):
+        log.info("exported %s to %s", model_dir, out_dir)
+    return files
+
+
+def _export_into(out_dir: Path, model_dir: Path, files: OnnxFiles, digest: str, config: dict[str, object]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     # Build in a private folder, then move the files in: a crash or a concurrent export never leaves a
     # half-written model under the final name, and the manifest (written last) vouches for the rest.
     with tempfile.TemporaryDirectory(prefix=".export-", dir=out_dir) as tmp_name:
         tmp = Path(tmp_name)
-        _export_fp32(folder, tmp / files.fp32.name)
+        _export_fp32(transformer_dir(model_dir), tmp / files.fp32.name)
         quantise(tmp / files.fp32.name, tmp / files.int8.name)
         shutil.copyfile(find_tokenizer(model_dir), tmp / files.tokenizer.name)
         for name in (files.fp32.name, files.int8.name, files.tokenizer.name):
@@ -74,8 +81,6 @@ def export_encoder(model_dir: Path, out_dir: Path) -> OnnxFiles:
     tmp_manifest = out_dir / f".{MANIFEST}.{os.getpid()}"
     tmp_manifest.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     os.replace(tmp_manifest, out_dir / MANIFEST)
-    log.info("exported %s to %s", model_dir, out_dir)
-    return files
 
 
 def _export_fp32(folder: Path, target: Path) -> None:
