@@ -361,13 +361,16 @@ def test_bad_files_are_skipped_and_good_ones_ingested(tmp_path: Path) -> None:
 
 
 def test_cli_warns_about_each_bad_file_and_fails_cleanly_without_good_ones(tmp_path: Path) -> None:
-    corpus = corpus_copy(tmp_path, MAIN)
+    # A folder name long enough that each warning runs past 80 columns, where Rich wraps when stderr is a pipe.
+    base = tmp_path / "a-team-folder-whose-name-runs-long-enough-to-pass-one-terminal-line"
+    corpus = corpus_copy(base, MAIN)
     write_bad_files(corpus)
-    run = cli(tmp_path)
+    run = cli(base)
     assert run.returncode == 0, run.stderr
     err = " ".join(run.stderr.split())
     for name, reason in BAD.items():
         assert name in err and reason in err, err
+        assert str(corpus / name) in run.stderr  # whole, as it can be copied from a log
     assert err.count("warning:") == len(BAD)
     assert "24 added" in run.stdout and "Traceback" not in run.stderr + run.stdout
 

@@ -16,7 +16,9 @@ import assistant.offline  # noqa: F401
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Ray Advisor: choose between Luma's Ray 3 and Ray 3.2, grounded in Luma's documents.")
 console = Console()
-errors = Console(stderr=True)
+# Messages are never broken inside a word: a path in a warning stays whole when stderr is a log file or a pipe,
+# where Rich would otherwise wrap at 80 columns ("corpus/e mpty.txt"). The terminal wraps long lines itself.
+errors = Console(stderr=True, soft_wrap=True)
 TRAINING_TAKES = "first ingest only; 3-12 min on 2 cores"  # what a user waiting on the decider is told
 
 
