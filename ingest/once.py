@@ -1,5 +1,5 @@
-"""Make a thing once, even when several processes ask for it at the same time (two terminals running ingest, the
-test suite's workers): the first makes it, the others wait for it and use it."""
+"""Make a thing once, even when several processes ask for it at the same time (ingest run in two terminals, say):
+the first makes it, the others wait for it and use it."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def export_encoder(model_dir: Path, out_dir: Path) -> OnnxFiles:
     folder = transformer_dir(model_dir)
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     files = OnnxFiles.at(out_dir, digest, _max_length(model_dir, config))
-    # Several processes may ask at once (two ingests, the test suite's workers): one exports, the others wait for it.
+    # Several processes may ask at once (two ingests, say): one exports, the others wait for it and use its files.
     if make_once(out_dir.parent / f".export-{out_dir.name}.lock", files.complete,
                  lambda: _export_into(out_dir, model_dir, files, digest, config)):
         log.info("exported %s to %s", model_dir, out_dir)

@@ -1,5 +1,5 @@
-"""Two ingests at once (two terminals, the suite's workers) make a decider or an encoder export once: one makes
-it, the other waits for it and uses it."""
+"""Two ingests at once (in two terminals, say) make a decider or an encoder export once: one makes it, the other
+waits for it and uses it."""
 
 from __future__ import annotations
 

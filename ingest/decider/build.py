@@ -77,8 +77,8 @@ def ensure_decider(settings: Settings, progress: Progress | None = None,
             os.replace(tmp, target)
             Path(tmp).mkdir()  # TemporaryDirectory removes its folder on exit; give it an empty one
 
-    # Another ingest training this very model (a second terminal, another test process) is waited for, and its
-    # model used, rather than spending minutes of both cores on the same weights beside it.
+    # Another ingest training this very model (in a second terminal, say) is waited for, and its model used,
+    # rather than spending minutes of both cores on the same weights beside it.
     trained = make_once(settings.model_dir / f".decider-{key}.lock", lambda: _complete(target), train_it)
     _point_at(settings.model_dir, target, config.states)
     return target, trained
