@@ -58,18 +58,19 @@ def export_encoder(model_dir: Path, out_dir: Path) -> OnnxFiles:
     files = OnnxFiles.at(out_dir, digest, _max_length(model_dir, config))
     # Several processes may ask at once (two ingests, say): one exports, the others wait for it and use its files.
     if make_once(out_dir.parent / f".export-{out_dir.name}.lock", files.complete,
-                 lambda: _export_into(out_dir, model_dir, files, digest, config)):
+                 lambda: _export_into(out_dir, model_dir, folder, files, digest, config)):
         log.info("exported %s to %s", model_dir, out_dir)
     return files
 
 
-def _export_into(out_dir: Path, model_dir: Path, files: OnnxFiles, digest: str, config: dict[str, object]) -> None:
+def _export_into(out_dir: Path, model_dir: Path, folder: Path, files: OnnxFiles, digest: str,
+                 config: dict[str, object]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     # Build in a private folder, then move the files in: a crash or a concurrent export never leaves a
     # half-written model under the final name, and the manifest (written last) vouches for the rest.
     with tempfile.TemporaryDirectory(prefix=".export-", dir=out_dir) as tmp_name:
         tmp = Path(tmp_name)
-        _export_fp32(transformer_dir(model_dir), tmp / files.fp32.name)
+        _export_fp32(folder, tmp / files.fp32.name)
         quantise(tmp / files.fp32.name, tmp / files.int8.name)
         shutil.copyfile(find_tokenizer(model_dir), tmp / files.tokenizer.name)
         for name in (files.fp32.name, files.int8.name, files.tokenizer.name):
