@@ -22,20 +22,24 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from assistant.cores import RUNS
 from assistant.deciders.inputs import SPLIT_OUTPUT
 from assistant.spelling import whole_words
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 
+ENCODER_THREADS_ENV = "RAY_ADVISOR_ENCODER_THREADS"
+
+
 def default_threads() -> int:
     """Intra-op threads for one session: 1 unless RAY_ADVISOR_ENCODER_THREADS says otherwise.
 
-    A question is ~15 tokens: splitting that work over threads costs more in hand-offs than it saves,
-    and with several worker processes on 2 cores each extra spinning thread takes a core from another
-    worker. Batch encoders (ingest, the span index at start) may pass more.
+    Answers running side by side (the API's, several workers) each take a core, and more threads each would
+    only take cores from one another. A question encoded alone in its process may use more
+    (`encoders.question_encoder`), and batch encoders (ingest, the span index at start) may pass more.
     """
-    raw = os.environ.get("RAY_ADVISOR_ENCODER_THREADS", "").strip()
+    raw = os.environ.get(ENCODER_THREADS_ENV, "").strip()
     if not raw:
         return 1
     try:
@@ -63,7 +67,9 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
 
 class OnnxEncoder:
     def __init__(self, model_file: Path, tokenizer_file: Path, max_length: int = 256,
-                 threads: int | None = None, batch_size: int = 32) -> None:
+                 threads: int | None = None, batch_size: int = 32, wide: int = 1) -> None:
+        """`threads` for every run; `wide` (more than 1) for a question encoded while nothing else in the process
+        runs (`assistant.cores`): a second session of as many threads, with the same outputs bit for bit."""
         self.model_file, self.tokenizer_file = Path(model_file), Path(tokenizer_file)
         self.max_length, self.batch_size = max_length, batch_size
         for path in (self.model_file, self.tokenizer_file):
@@ -75,6 +81,8 @@ class OnnxEncoder:
         self._tokenizer = tokenizer
         self._session = ort.InferenceSession(str(self.model_file), sess_options=session_options(threads),
                                              providers=["CPUExecutionProvider"])
+        self._wide = ort.InferenceSession(str(self.model_file), sess_options=session_options(wide),
+                                          providers=["CPUExecutionProvider"]) if wide > 1 else None
         self._inputs = [i.name for i in self._session.get_inputs()]
         unknown = set(self._inputs) - set(INPUT_NAMES)
         if unknown:
@@ -116,7 +124,9 @@ class OnnxEncoder:
         """One question (and its conversation) in one pass: the sentence vector [H] over every token, and
         the hidden states [T, H] at the decider's split layer (None for an export without that output)."""
         outputs = [self._output, *([SPLIT_OUTPUT] if self.has_split else [])]
-        got = self._session.run(outputs, self.pair_feeds(text, context))
+        with RUNS.started() as alone:
+            session = self._wide if alone and self._wide is not None else self._session
+            got = session.run(outputs, self.pair_feeds(text, context))
         pooled = np.asarray(got[0][0], dtype=np.float32).mean(axis=0)
         vector = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return vector, (np.asarray(got[1][0], dtype=np.float32) if self.has_split else None)

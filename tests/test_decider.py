@@ -261,6 +261,25 @@ def test_a_remembered_reading_is_the_reading_of_those_very_states(bot: Assistant
     assert again is not first and np.array_equal(again, first)
 
 
+def test_a_top_gives_the_same_probabilities_alone_and_beside_another_run(bot: Assistant,
+                                                                          ingested_settings: Settings) -> None:
+    """Run alone in its process a top uses two threads, beside another run one (`assistant.cores`): the same
+    probabilities to the bit, so an answer does not depend on what else the server is doing."""
+    from assistant.cores import RUNS
+
+    folder = current_decider_dir(ingested_settings.model_dir, ingested_settings.encoder)
+    assert folder is not None
+    wide = ExportedTop(folder / TOP_MODEL, wide=2)
+    history = [{"role": "user", "content": "We filmed the launch spot."},
+               {"role": "assistant", "content": "Use Ray 3.2."}]
+    for question in ("and the night version?", "Nothing is shot yet, we only have a mood board."):
+        states = bot.pipeline._read_with(question, context_of(history)).states.copy()  # writable: never remembered
+        alone = wide.probabilities(states)
+        with RUNS.started():
+            beside = wide.probabilities(states.copy())
+        assert np.array_equal(alone, beside), question
+
+
 def test_a_follow_up_reads_the_same_after_its_earlier_turn_was_asked(bot: Assistant) -> None:
     """In a chat the turn before was read moments ago and its reading is remembered; the follow-up's answer is the
     one it gets when that turn is read afresh."""

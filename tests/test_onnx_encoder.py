@@ -111,6 +111,23 @@ def test_one_encoder_is_safe_to_share_between_threads(files: OnnxFiles) -> None:
         assert np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("variant", ["int8", "fp32"])
+def test_a_question_encoded_on_more_threads_is_the_same_bit_for_bit(files: OnnxFiles, variant: str) -> None:
+    """A question encoded alone in its process runs on two threads, one beside another run on one
+    (`assistant.cores`): the answer must not depend on what else was running, nor differ from the states the
+    decider was trained on."""
+    from assistant.cores import RUNS
+
+    encoder = OnnxEncoder(getattr(files, variant), files.tokenizer, wide=2)
+    history = "user: we shot the launch spot last week | assistant: Recommendation: Ray 3.2"
+    for text, context in [(q, "") for q in QUESTIONS] + [(q, history) for q in QUESTIONS[:3]]:
+        vector, states = encoder.encode_pair(text, context)
+        with RUNS.started():  # another run in flight: this one gets one thread
+            one_vector, one_states = encoder.encode_pair(text, context)
+        assert states is not None and one_states is not None
+        assert np.array_equal(vector, one_vector) and np.array_equal(states, one_states), (text, context)
+
+
 def test_a_spans_vector_is_the_one_its_text_gets_as_a_question(files: OnnxFiles, tmp_path: Path) -> None:
     """Span vectors do not depend on what else is embedded with them (int8 scales each run's activations by
     that run's range): adding a document must not move the other spans' similarity to a question."""

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hmac
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -17,13 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.cores import share
 from assistant.errors import IndexChangedError, IndexMissingError
 from assistant.schema import Answer, Turn
 from assistant.validate import History, validate
 from ui import openai_api
 from ui.holder import AdvisorHolder
 from ui.http_errors import error_response, install_handlers
-from ui.workers import WORKERS_ENV
 
 if TYPE_CHECKING:
     from assistant.core import Assistant
@@ -46,9 +45,7 @@ def answer_threads(settings: Settings) -> int | None:
     """
     if settings.generator == "openai":
         return None
-    workers = max(1, int(os.environ.get(WORKERS_ENV, "1") or 1))
-    share = max(1, (os.cpu_count() or 1) // workers)
-    return share * (2 if settings.chroma_host else 1)
+    return share() * (2 if settings.chroma_host else 1)
 
 
 class AskRequest(BaseModel):

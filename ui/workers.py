@@ -16,10 +16,10 @@ import socket
 import threading
 from types import FrameType
 
+from assistant.cores import WORKERS_ENV
 from assistant.errors import RayAdvisorError
 from ui.ports import listen_address
 
-WORKERS_ENV = "RAY_ADVISOR_SERVE_WORKERS"  # how many workers share the cores (read by ui.api.answer_threads)
 STOP_TIMEOUT_S = 30.0  # a worker finishing its in-flight answers after SIGTERM (uvicorn's graceful shutdown)
 
 

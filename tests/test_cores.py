@@ -1,0 +1,55 @@
+"""`assistant.cores`: a run alone in its process may use the process's share of the cores, one beside another not."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from assistant.cores import WORKERS_ENV, Runs, share
+
+
+def test_a_run_started_while_another_runs_is_not_alone() -> None:
+    runs = Runs()
+    started, release = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def other() -> None:
+        with runs.started() as alone:
+            seen.append(alone)
+            started.set()
+            release.wait(timeout=10)
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    try:
+        assert started.wait(timeout=10)
+        with runs.started() as alone:
+            seen.append(alone)
+    finally:
+        release.set()
+        worker.join(timeout=10)
+    with runs.started() as alone:  # the other ended: alone again
+        seen.append(alone)
+    assert seen == [True, False, True]
+
+
+def test_a_run_that_fails_is_no_longer_counted() -> None:
+    runs = Runs()
+    with pytest.raises(RuntimeError), runs.started():
+        raise RuntimeError("the session failed")
+    with runs.started() as alone:
+        assert alone
+
+
+def test_serving_workers_divide_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    assert share() == cores
+    monkeypatch.setenv(WORKERS_ENV, str(cores))
+    assert share() == 1
+    monkeypatch.setenv(WORKERS_ENV, str(cores * 4))  # more workers than cores: still one each
+    assert share() == 1
+    monkeypatch.setenv(WORKERS_ENV, "two")  # not a number: as one worker
+    assert share() == cores
