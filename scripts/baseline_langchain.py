@@ -10,7 +10,7 @@ JSON line:
 
     python scripts/baseline_langchain.py ingest CORPUS_DIR INDEX_DIR    # split, embed, store
     python scripts/baseline_langchain.py ask INDEX_DIR QUESTION         # a cold, one-question process
-    python scripts/baseline_langchain.py warm INDEX_DIR ROUNDS Q1 Q2... # warm latency, one process
+    python scripts/baseline_langchain.py warm INDEX_DIR WARMUP Q1 Q2... # warm latency: the first WARMUP untimed
 """
 
 from __future__ import annotations
@@ -73,9 +73,10 @@ def ask(index: Path, question: str) -> dict[str, object]:
     return {"passages": len(docs), "wall": time.perf_counter() - START}
 
 
-def warm(index: Path, rounds: int, questions: list[str]) -> dict[str, float]:
+def warm(index: Path, warmup: int, questions: list[str]) -> dict[str, float]:
+    """The first `warmup` questions untimed, then the rest once each, timed (`timing.warm_latencies`)."""
     retriever = store(index).as_retriever(search_kwargs={"k": 4})
-    return {**warm_latencies(retriever.invoke, questions, rounds), "peak_rss_mb": peak_rss_mb()}
+    return {**warm_latencies(retriever.invoke, questions[:warmup], questions[warmup:]), "peak_rss_mb": peak_rss_mb()}
 
 
 def main() -> None:

@@ -7,9 +7,10 @@ ONNX export is read from RAY_ADVISOR_MODEL_DIR (default .ray-advisor/models, mad
 The baseline (scripts/baseline_langchain.py) runs in a scratch venv, .ray-advisor/bench-venv, made on
 first use with its two extra packages pinned; it sees the project's venv for everything else.
 
-Figures: warm answer latency (one process, every eval question, sequential), a cold `ask` (a whole
-fresh process, median of runs), `POST /v1/ask` on `ray-advisor serve --workers 2` at 32 and 64
-concurrent clients (answers/s, p50/p99, errors = non-200 or a wrong recommendation), fresh ingest and
+Figures: warm answer latency (one process, sequential: every single-turn eval question and written dev
+messages, each asked once), a cold `ask` (a whole fresh process, median of runs), `POST /v1/ask` on
+`ray-advisor serve --workers 2` at 32 and 64 concurrent clients over 1,500 distinct written questions
+(answers/s, p50/p99, errors = non-200 or another recommendation than the same question got unloaded), fresh ingest and
 no-op re-ingest (as reported, and the whole process), peak memory, and a worker's memory before and
 after a soak of --soak requests. The load generator is a minimal keep-alive HTTP/1.1 client on the same
 2 cores as the server (a heavier client would take CPU from the server it measures).
@@ -42,14 +43,19 @@ DEFAULT_ENCODER = "int8"  # RAY_ADVISOR_ENCODER's default (assistant/settings.py
 CLI = VENV_PY.with_name("ray-advisor")
 BENCH_VENV = ROOT / ".ray-advisor" / "bench-venv"
 BASELINE_PINS = ["langchain-huggingface==1.2.3", "langchain-chroma==1.1.0", "langchain-text-splitters==1.1.3"]
-LOAD = [  # (question, expected recommendation): a wrong answer under load counts as an error
-    ("I have existing product footage and need to relight it. Which model?", "ray-3.2"),
-    ("I have no footage, only an idea for a shot. Which model should I use?", "ray-3"),
-    ("We shot a hero take and need versions for five markets with different packaging.", "ray-3.2"),
-    ("I want to explore new camera moves from a single still image.", "ray-3"),
-    ("Can I use Ray 3 and Ray 3.2 together?", "ray-3-then-ray-3.2"),
-    ("How much does Ray 3.2 cost?", "none"),
+# Warm answers: these first (untimed), then each timed question once, every one new to the process. A question asked
+# again finds its encoding and the decider's reading kept (`Pipeline._encode_pair`, 512; `top.REMEMBERED`, 256), and
+# costs 1.2 ms p50 instead of 8-9 ms: repeating a few questions measured the caches, not answering (2026-12-06).
+WARMUP = [
+    "I have existing product footage and need to relight it. Which model?",
+    "I have no footage, only an idea for a shot. Which model should I use?",
+    "We shot a hero take and need versions for five markets with different packaging.",
+    "I want to explore new camera moves from a single still image.",
+    "Can I use Ray 3 and Ray 3.2 together?",
+    "How much does Ray 3.2 cost?",
 ]
+TIMED = 450  # the single-turn eval questions, then the decider's written dev messages, to this many
+LOAD_POOL = 1500  # distinct questions the load cycles through: more than a worker keeps (512), so none is kept
 COLD_QUESTION = "I have product footage and need to relight it. Which model?"
 
 
@@ -75,18 +81,39 @@ def eval_questions() -> list[str]:
     return [c.question for c in load_cases(None) if not c.history]
 
 
+def written_questions() -> list[str]:
+    """The decider's written single messages, dev split first, in a fixed order (never the eval cases)."""
+    sys.path.insert(0, str(ROOT))
+    from ingest.decider.data import load_examples
+
+    examples = sorted((e for e in load_examples() if not e.context), key=lambda e: (e.split != "dev", e.text))
+    return list(dict.fromkeys(e.text for e in examples))
+
+
+def timed_questions() -> list[str]:
+    """`TIMED` distinct questions, none of them a warm-up one: the single-turn eval questions, then written ones."""
+    asked = [q for q in dict.fromkeys([*eval_questions(), *written_questions()]) if q not in WARMUP]
+    return asked[:TIMED]
+
+
+def load_pool() -> list[str]:
+    """`LOAD_POOL` distinct written questions, none of them a timed or warm-up one."""
+    taken = {*timed_questions(), *WARMUP}
+    return [q for q in reversed(written_questions()) if q not in taken][:LOAD_POOL]
+
+
 # -- children (run in fresh processes) ------------------------------------------------------------------
-def child_warm(rounds: int) -> None:
+def child_warm() -> None:
     from assistant import Assistant
 
     bot = Assistant.from_settings()
-    got = warm_latencies(bot.ask, eval_questions(), rounds)
+    got = warm_latencies(bot.ask, WARMUP, timed_questions())
     print(json.dumps({**got, "peak_rss_mb": proc_mem_mb(os.getpid())[1]}))
 
 
 # -- the load generator ---------------------------------------------------------------------------------
-async def _client(host: str, port: int, bodies: list[bytes], wants: list[str], counter: Any,
-                  latencies: list[float], errors: list[str]) -> None:
+async def _client(host: str, port: int, bodies: list[bytes], wants: list[str] | None, counter: Any,
+                  latencies: list[float], errors: list[str], got: dict[int, str]) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         for i in counter:
@@ -101,36 +128,44 @@ async def _client(host: str, port: int, bodies: list[bytes], wants: list[str], c
             latencies.append((time.perf_counter() - t0) * 1000)
             if not head.startswith(b"HTTP/1.1 200"):
                 errors.append(head.split(b"\r\n", 1)[0].decode())
-            elif json.loads(payload)["recommendation"] != wants[i % len(wants)]:
-                errors.append("wrong recommendation")
+                continue
+            recommendation = json.loads(payload)["recommendation"]
+            if wants is None:
+                got[i % len(bodies)] = recommendation
+            elif recommendation != wants[i % len(wants)]:
+                errors.append("another recommendation than unloaded")
     except (OSError, asyncio.IncompleteReadError) as exc:
         errors.append(repr(exc))
     finally:
         writer.close()
 
 
-async def _load(port: int, clients: int, total: int) -> dict[str, float]:
-    bodies = [json.dumps({"question": q}).encode() for q, _ in LOAD]
-    wants = [w for _, w in LOAD]
+async def _load(port: int, clients: int, total: int, questions: list[str],
+                wants: list[str] | None) -> tuple[dict[str, float], dict[int, str]]:
+    bodies = [json.dumps({"question": q}).encode() for q in questions]
     counter = iter(range(total))  # shared: each client takes the next request number until none are left
     latencies: list[float] = []
     errors: list[str] = []
+    got: dict[int, str] = {}
     t0 = time.perf_counter()
-    await asyncio.gather(*(_client("127.0.0.1", port, bodies, wants, counter, latencies, errors)
+    await asyncio.gather(*(_client("127.0.0.1", port, bodies, wants, counter, latencies, errors, got)
                            for _ in range(clients)))
     elapsed = time.perf_counter() - t0
-    return {"clients": clients, "requests": total, "answers_per_s": len(latencies) / elapsed,
-            "p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 99),
-            "errors": len(errors) + (total - len(latencies))}
+    return ({"clients": clients, "requests": total, "answers_per_s": len(latencies) / elapsed,
+             "p50_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 99),
+             "errors": len(errors) + (total - len(latencies))}, got)
 
 
-def load(port: int, clients: int, total: int) -> dict[str, float]:
+def load(port: int, clients: int, total: int, questions: list[str],
+         wants: list[str] | None = None) -> tuple[dict[str, float], dict[int, str]]:
+    """`total` requests from `clients` keep-alive clients, cycling through `questions`. With `wants`, an answer
+    whose recommendation differs from its question's there is an error; without, each one's is returned."""
     try:
         import uvloop
 
-        return uvloop.run(_load(port, clients, total))
+        return uvloop.run(_load(port, clients, total, questions, wants))
     except ImportError:
-        return asyncio.run(_load(port, clients, total))
+        return asyncio.run(_load(port, clients, total, questions, wants))
 
 
 # -- Ray Advisor ----------------------------------------------------------------------------------------
@@ -203,19 +238,23 @@ def ray_advisor(base: Path, args: argparse.Namespace, out: dict[str, Any]) -> No
         # Each encoder variant has a decider trained on its own states: ingest makes it (once, 3-12 min on 2 cores).
         run([str(CLI), "ingest"], venv, base)
         print(f"Ray Advisor ({variant}): warm answers ...", file=sys.stderr)
-        text, _ = run([str(VENV_PY), __file__, "--child-warm", str(args.rounds)], venv, base)
+        text, _ = run([str(VENV_PY), __file__, "--child-warm"], venv, base)
         out[variant] = {"warm": json.loads(text.strip().splitlines()[-1])}
         print(f"Ray Advisor ({variant}): serve --workers 2 under load ...", file=sys.stderr)
         proc, port = serve(venv, base, workers=2)
         try:
-            load(port, 64, 6 * 64)  # warm-up: every worker has answered, caches and pools exist
-            out[variant]["c32"] = load(port, 32, args.requests)
-            out[variant]["c64"] = load(port, 64, args.requests)
+            # Each question once, unloaded (8 clients, so both workers answer): what every answer under load must
+            # recommend too. It also warms the workers, and pushes each question out of their kept encodings.
+            pool = load_pool()
+            _, unloaded = load(port, 8, len(pool), pool)
+            wants = [unloaded.get(i, "") for i in range(len(pool))]
+            out[variant]["c32"] = load(port, 32, args.requests, pool, wants)[0]
+            out[variant]["c64"] = load(port, 64, args.requests, pool, wants)[0]
             if variant == DEFAULT_ENCODER and args.soak:
                 pids = worker_pids(proc.pid)
                 before = {pid: proc_mem_mb(pid)[0] for pid in pids}
                 print(f"Ray Advisor ({variant}): {args.soak} requests for memory ...", file=sys.stderr)
-                soak = load(port, 32, args.soak)
+                soak = load(port, 32, args.soak, pool, wants)[0]
                 after = {pid: proc_mem_mb(pid) for pid in pids}
                 out["soak"] = {"requests": args.soak, "errors": soak["errors"],
                                "rss_before_mb": max(before.values()),
@@ -240,7 +279,10 @@ def bench_venv() -> Path:
     ours = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     Path(site, "ray-advisor-venv.pth").write_text(ours + "\n")
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *BASELINE_PINS], check=True)
+    # Without their dependencies: the project's venv has them all (langchain-core, chromadb, sentence-transformers),
+    # and resolving them again put an older huggingface-hub (langchain-huggingface 1.2.3 asks for < 2) in front of
+    # the one the project's transformers needs (>= 2.4), so the baseline could not import sentence-transformers.
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", *BASELINE_PINS], check=True)
     stamp.write_text("\n".join(BASELINE_PINS))
     return python
 
@@ -264,7 +306,7 @@ def baseline(base: Path, args: argparse.Namespace, out: dict[str, Any]) -> None:
              for _ in range(args.baseline_cold_runs)]
     out["cold"] = statistics.median(colds)
     print("baseline: warm answers ...", file=sys.stderr)
-    text, _ = run([str(python), script, "warm", str(index), str(args.rounds), *eval_questions()], env, base)
+    text, _ = run([str(python), script, "warm", str(index), str(len(WARMUP)), *WARMUP, *timed_questions()], env, base)
     out["warm"] = json.loads(text.strip().splitlines()[-1])
 
 
@@ -317,15 +359,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=3000, help="requests per load level")
     parser.add_argument("--soak", type=int, default=10_000, help="requests for the memory check (0: skip)")
-    parser.add_argument("--rounds", type=int, default=3, help="passes over the eval questions, warm")
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--baseline-cold-runs", type=int, default=3)
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
-    parser.add_argument("--child-warm", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-warm", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_warm:
-        child_warm(args.child_warm)
+        child_warm()
         return
     with tempfile.TemporaryDirectory(prefix="ray-advisor-bench-") as tmp:
         base = Path(tmp)
@@ -340,8 +381,8 @@ def main() -> None:
     print()
     print(table(ours, theirs))
     print(f"\n{os.cpu_count()} CPUs; load average {load_avg:.2f} at the end (other processes share the cores). "
-          f"Warm: {ours['fp32']['warm']['answers']} answers (every single-turn eval question x {args.rounds}); "
-          f"load: {args.requests} requests per level on `serve --workers 2`.")
+          f"Warm: {ours['fp32']['warm']['answers']} questions, each asked once after {len(WARMUP)} others; "
+          f"load: {args.requests} requests per level on `serve --workers 2`, over {LOAD_POOL:,} distinct questions.")
     if args.json:
         args.json.write_text(json.dumps({"ray_advisor": ours, "baseline": theirs}, indent=2))
 
