@@ -16,10 +16,14 @@ import threading
 from collections.abc import Iterator
 
 WORKERS_ENV = "RAY_ADVISOR_SERVE_WORKERS"  # how many worker processes share the cores (`ui.workers` sets it)
+# At most this many threads a run: a run is a few dozen tokens, and a host with many cores (or a container whose CPU
+# quota is below the cores it may run on, which the affinity mask does not show) would otherwise start dozens of
+# threads for it. Measured only up to 2 here.
+WIDEST = 4
 
 
 def share() -> int:
-    """The cores this process may use: those it may run on, divided among the serving workers."""
+    """The cores this process may use: those it may run on, divided among the serving workers (at most `WIDEST`)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -28,7 +32,7 @@ def share() -> int:
         workers = max(1, int(os.environ.get(WORKERS_ENV, "") or 1))
     except ValueError:
         workers = 1
-    return max(1, cores // workers)
+    return max(1, min(WIDEST, cores // workers))
 
 
 class Runs:

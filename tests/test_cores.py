@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from assistant.cores import WORKERS_ENV, Runs, share
+from assistant import cores
+from assistant.cores import WIDEST, WORKERS_ENV, Runs, share
 
 
 def test_a_run_started_while_another_runs_is_not_alone() -> None:
@@ -44,7 +45,7 @@ def test_a_run_that_fails_is_no_longer_counted() -> None:
 
 
 def test_serving_workers_divide_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    cores = len(os.sched_getaffinity(0))
+    cores = min(WIDEST, len(os.sched_getaffinity(0)))
     monkeypatch.delenv(WORKERS_ENV, raising=False)
     assert share() == cores
     monkeypatch.setenv(WORKERS_ENV, str(cores))
@@ -53,3 +54,11 @@ def test_serving_workers_divide_the_cores(monkeypatch: pytest.MonkeyPatch) -> No
     assert share() == 1
     monkeypatch.setenv(WORKERS_ENV, "two")  # not a number: as one worker
     assert share() == cores
+
+
+def test_a_run_never_gets_more_than_the_widest_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    monkeypatch.setattr(cores.os, "sched_getaffinity", lambda _: set(range(96)))  # a large host
+    assert share() == WIDEST
+    monkeypatch.setenv(WORKERS_ENV, "48")
+    assert share() == 2
