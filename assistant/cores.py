@@ -1,7 +1,7 @@
 """How many cores one ONNX run may use: this process's share of the machine, when nothing else in it is running.
 
 A follow-up's decision is mostly the decider's top over the whole conversation (about 57 tokens at p50), on one
-thread 4.9 ms p50, on two 2.9 ms, with the same probabilities to the bit (2026-12-06, 2 cores). But when two answers
+thread 4.9 ms p50, on two 3.4 ms, with the same probabilities to the bit (2026-12-06, 2 cores). But when two answers
 run at once in one process (the API lets its share of cores do so, `ui.api.answer_threads`), two-thread runs would
 take each other's cores. So a run that starts while no other is running uses the process's share, and one that
 starts beside another runs on one thread, as before. With `serve --workers N` each worker's share is the cores
@@ -23,7 +23,7 @@ WIDEST = 4
 
 
 def share() -> int:
-    """The cores this process may use: those it may run on, divided among the serving workers (at most `WIDEST`)."""
+    """The cores this process may use: those it may run on, divided among the serving workers."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -32,7 +32,12 @@ def share() -> int:
         workers = max(1, int(os.environ.get(WORKERS_ENV, "") or 1))
     except ValueError:
         workers = 1
-    return max(1, min(WIDEST, cores // workers))
+    return max(1, cores // workers)
+
+
+def run_threads() -> int:
+    """The threads a run alone in this process may use: its `share`, at most `WIDEST`."""
+    return min(WIDEST, share())
 
 
 class Runs:

@@ -190,7 +190,7 @@ def question_encoder(settings: Settings, threads: int | None = None) -> OnnxEnco
     `threads` or RAY_ADVISOR_ENCODER_THREADS fix its threads, a question encoded while nothing else in the process
     runs uses the process's share of the cores (`assistant.cores`): a conversation's 57 tokens (p50) took 6.8-7.7 ms
     on two threads against 10.9-11.0 on one, a message alone 3.0-3.2 against 3.8 (2026-12-06, 2 cores)."""
-    from assistant.cores import share
+    from assistant.cores import run_threads
     from assistant.onnx_encoder import ENCODER_THREADS_ENV, OnnxEncoder
 
     files = onnx_files(settings)
@@ -198,6 +198,6 @@ def question_encoder(settings: Settings, threads: int | None = None) -> OnnxEnco
     key = (str(path), str(files.tokenizer), threads or 0)
     with _ENCODERS_LOCK:
         if key not in _ENCODERS:
-            wide = share() if threads is None and not os.environ.get(ENCODER_THREADS_ENV, "").strip() else 1
+            wide = run_threads() if threads is None and not os.environ.get(ENCODER_THREADS_ENV, "").strip() else 1
             _ENCODERS[key] = OnnxEncoder(path, files.tokenizer, files.max_length, threads=threads, wide=wide)
         return _ENCODERS[key]

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from assistant import cores
-from assistant.cores import WIDEST, WORKERS_ENV, Runs, share
+from assistant.cores import WIDEST, WORKERS_ENV, Runs, run_threads, share
 
 
 def test_a_run_started_while_another_runs_is_not_alone() -> None:
@@ -45,7 +45,7 @@ def test_a_run_that_fails_is_no_longer_counted() -> None:
 
 
 def test_serving_workers_divide_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    cores = min(WIDEST, len(os.sched_getaffinity(0)))
+    cores = len(os.sched_getaffinity(0))
     monkeypatch.delenv(WORKERS_ENV, raising=False)
     assert share() == cores
     monkeypatch.setenv(WORKERS_ENV, str(cores))
@@ -56,9 +56,10 @@ def test_serving_workers_divide_the_cores(monkeypatch: pytest.MonkeyPatch) -> No
     assert share() == cores
 
 
-def test_a_run_never_gets_more_than_the_widest_share(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_gets_at_most_the_widest_threads_while_answers_get_the_whole_share(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(WORKERS_ENV, raising=False)
     monkeypatch.setattr(cores.os, "sched_getaffinity", lambda _: set(range(96)))  # a large host
-    assert share() == WIDEST
+    assert (share(), run_threads()) == (96, WIDEST)  # 96 answers at once (`ui.api.answer_threads`), 4 threads a run
     monkeypatch.setenv(WORKERS_ENV, "48")
-    assert share() == 2
+    assert (share(), run_threads()) == (2, 2)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.cores import RUNS, share
+from assistant.cores import RUNS, run_threads
 
 # A follow-up reads the turn before it again (`LearnedDecider._earlier_reading`), and in a chat that turn was read
 # moments ago, on the very states the pipeline keeps (`Pipeline._encode_pair` keeps the last 512 encodings, read-only):
@@ -37,7 +37,7 @@ class ExportedTop:
         # Alone on 2 cores, two threads ran 142 tokens in 9 ms against 13, and 25 in 1.8 against 2.4 (2026-12-06).
         # The two sessions hold the same weights (a few MB) and give the same probabilities bit for bit.
         self._session = session(1)
-        wide = share() if wide is None else wide
+        wide = run_threads() if wide is None else wide
         self._wide = session(wide) if wide > 1 else None
         # id(states) -> (states, probabilities); the states are held, so their id is not reused while remembered
         self._recent: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
