@@ -5,7 +5,7 @@
 Everything runs on a fresh copy of corpus/ in a temp dir (the project's own index is not touched); the
 ONNX export is read from RAY_ADVISOR_MODEL_DIR (default .ray-advisor/models, made by `make ingest`).
 The baseline (scripts/baseline_langchain.py) runs in a scratch venv, .ray-advisor/bench-venv, made on
-first use with its two extra packages pinned; it sees the project's venv for everything else.
+first use with its three extra packages pinned (and no dependencies); it sees the project's venv for the rest.
 
 Figures: warm answer latency (one process, sequential: every single-turn eval question and written dev
 messages, each asked once), a cold `ask` (a whole fresh process, median of runs), `POST /v1/ask` on

@@ -45,15 +45,15 @@ def test_a_run_that_fails_is_no_longer_counted() -> None:
 
 
 def test_serving_workers_divide_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    cores = len(os.sched_getaffinity(0))
+    mine = len(os.sched_getaffinity(0))
     monkeypatch.delenv(WORKERS_ENV, raising=False)
-    assert share() == cores
-    monkeypatch.setenv(WORKERS_ENV, str(cores))
+    assert share() == mine
+    monkeypatch.setenv(WORKERS_ENV, str(mine))
     assert share() == 1
-    monkeypatch.setenv(WORKERS_ENV, str(cores * 4))  # more workers than cores: still one each
+    monkeypatch.setenv(WORKERS_ENV, str(mine * 4))  # more workers than cores: still one each
     assert share() == 1
     monkeypatch.setenv(WORKERS_ENV, "two")  # not a number: as one worker
-    assert share() == cores
+    assert share() == mine
 
 
 def test_a_run_gets_at_most_the_widest_threads_while_answers_get_the_whole_share(
