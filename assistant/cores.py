@@ -3,9 +3,9 @@
 A follow-up's decision is mostly the decider's top over the whole conversation (about 57 tokens at p50), on one
 thread 4.9 ms p50, on two 3.4 ms, with the same probabilities to the bit (2026-12-06, 2 cores). But when two answers
 run at once in one process (the API lets its share of cores do so, `ui.api.answer_threads`), two-thread runs would
-take each other's cores. So a run that starts while no other is running uses the process's share, and one that
-starts beside another runs on one thread, as before. With `serve --workers N` each worker's share is the cores
-divided by N: on 2 cores and 2 workers, always one thread.
+take each other's cores. So a run that starts while no other is running uses the process's share (at most `WIDEST`
+threads), and one that starts beside another runs on one thread, as before. With `serve --workers N` each worker's
+share is the cores divided by N: on 2 cores and 2 workers, always one thread.
 """
 
 from __future__ import annotations
