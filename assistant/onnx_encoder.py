@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -60,9 +61,30 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
-    # Spinning threads burn a core while idle; on 2 shared cores that core belongs to another worker.
+    # Spinning threads burn a core while idle; on 2 shared cores that core belongs to another worker, or to the next
+    # run of this process in another session (follow-ups' decision p50 8.4-10.7 ms spinning, 6.8 not; 2026-12-06).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
+
+
+class Sessions:
+    """One model in ONNX Runtime: a session on `threads` threads and, when `wide` is more than 1, one on `wide` threads
+    that a run uses when nothing else in the process is running (`assistant.cores`). Both give the same outputs, bit
+    for bit."""
+
+    def __init__(self, model_file: Path, threads: int | None = None, wide: int = 1) -> None:
+        def opened(count: int | None) -> ort.InferenceSession:
+            return ort.InferenceSession(str(model_file), sess_options=session_options(count),
+                                        providers=["CPUExecutionProvider"])
+
+        self.narrow = opened(threads)
+        self.wide = opened(wide) if wide > 1 else None
+
+    def run(self, outputs: list[str] | None, feeds: dict[str, np.ndarray]) -> list[Any]:
+        # InferenceSession.run is thread-safe: a worker's threads may run the same model side by side.
+        with RUNS.started() as alone:
+            session = self.wide if alone and self.wide is not None else self.narrow
+            return list(session.run(outputs, feeds))
 
 
 class OnnxEncoder:
@@ -79,10 +101,8 @@ class OnnxEncoder:
         tokenizer.enable_truncation(max_length)
         tokenizer.no_padding()  # padded here, per batch, to its longest text (as sentence-transformers does)
         self._tokenizer = tokenizer
-        self._session = ort.InferenceSession(str(self.model_file), sess_options=session_options(threads),
-                                             providers=["CPUExecutionProvider"])
-        self._wide = ort.InferenceSession(str(self.model_file), sess_options=session_options(wide),
-                                          providers=["CPUExecutionProvider"]) if wide > 1 else None
+        self._sessions = Sessions(self.model_file, threads, wide)
+        self._session = self._sessions.narrow  # what the model takes and gives, and batches (`token_states`)
         self._inputs = [i.name for i in self._session.get_inputs()]
         unknown = set(self._inputs) - set(INPUT_NAMES)
         if unknown:
@@ -124,9 +144,7 @@ class OnnxEncoder:
         """One question (and its conversation) in one pass: the sentence vector [H] over every token, and
         the hidden states [T, H] at the decider's split layer (None for an export without that output)."""
         outputs = [self._output, *([SPLIT_OUTPUT] if self.has_split else [])]
-        with RUNS.started() as alone:
-            session = self._wide if alone and self._wide is not None else self._session
-            got = session.run(outputs, self.pair_feeds(text, context))
+        got = self._sessions.run(outputs, self.pair_feeds(text, context))
         pooled = np.asarray(got[0][0], dtype=np.float32).mean(axis=0)
         vector = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return vector, (np.asarray(got[1][0], dtype=np.float32) if self.has_split else None)
