@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import re
@@ -81,13 +82,14 @@ def eval_questions() -> list[str]:
     return [c.question for c in load_cases(None) if not c.history]
 
 
-def written_questions() -> list[str]:
+@functools.cache  # read once: the timed questions, the load pool and the baseline's warm run all draw from it
+def written_questions() -> tuple[str, ...]:
     """The decider's written single messages, dev split first, in a fixed order (never the eval cases)."""
     sys.path.insert(0, str(ROOT))
     from ingest.decider.data import load_examples
 
     examples = sorted((e for e in load_examples() if not e.context), key=lambda e: (e.split != "dev", e.text))
-    return list(dict.fromkeys(e.text for e in examples))
+    return tuple(dict.fromkeys(e.text for e in examples))
 
 
 def timed_questions() -> list[str]:
