@@ -61,3 +61,26 @@ def test_a_general_question_is_answered_from_a_row_only_when_it_surely_names_one
     assert decision.label == "depends"
     cells = {s.label for s in decision.support if s.label.startswith("Production use (")}
     assert (cells == {"Production use (Ray 3.2)", "Production use (Ray 3)"}) is from_the_row, decision.support
+
+
+def _factual_answer(spans: SpanIndex, row: str, question: str) -> list[str]:
+    model = ScriptedModel({2: ("none", 0.95)})
+    model.rows = OneRow(row, 0.95)  # type: ignore[assignment]
+    decision = LearnedDecider(model, spans).decide(turn(2, question), [], [])
+    assert (decision.label, decision.abstain) == ("none", False), decision.trace
+    return [s.quote for s in decision.support]
+
+
+def test_a_cell_is_quoted_with_the_sentence_nearest_the_question_when_that_is_not_its_own(spans: SpanIndex) -> None:
+    # The Continuity row answers it, with its cell's own sentence at length ("...worth keeping, such as timing...");
+    # but how the result stays close to the original is what the FAQ's sentence on keyframes, adherence and locks
+    # says, and it ranks above the cell's own sentence, so it is quoted too.
+    quotes = _factual_answer(spans, "Continuity", "how does Ray 3.2 stay close to the original?")
+    assert quotes[0] == "Preserves source duration and motion"
+    assert any("worth keeping" in q for q in quotes) and any("Motion adherence" in q for q in quotes), quotes
+
+
+def test_a_cell_whose_own_sentence_is_the_nearest_is_quoted_with_it_alone(spans: SpanIndex) -> None:
+    quotes = _factual_answer(spans, "Continuity", "does Ray 3.2 keep the timing?")
+    assert len(quotes) == 2 and quotes[0] == "Preserves source duration and motion", quotes
+    assert "worth keeping" in quotes[1]
