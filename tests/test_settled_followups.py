@@ -93,12 +93,12 @@ def _decision(spans: SpanIndex, follow_up: tuple[str, float], before: tuple[str,
               message: str = "it's for our newsletter, mostly parents",
               alone: tuple[str, float] | None = None, detail: float = 0.0) -> Decision:
     """Turn 2 after turn 1 (read as `before`); with `alone`, turn 2 read without the conversation (as turn 3), which
-    the detail classifier reads as only a detail this surely (`detail`)."""
+    the detail classifier reads as only a detail this surely (`detail`), and so is any part of it read alone."""
     model = ScriptedModel({1: before or ("depends", 0.5), 2: follow_up, 3: alone or ("abstain", 0.5)}, detail)
     earlier = turn(1, "Nothing is filmed yet, we only have an idea for a teaser. Which one?") if before else None
     query = turn(2, message, earlier, calls)
     if alone is not None:
-        query = dataclasses.replace(query, alone=lambda: turn(3, message))
+        query = dataclasses.replace(query, alone=lambda: turn(3, message), read_with=lambda text, _: turn(3, text))
     history = [{"role": "user", "content": earlier.text}, {"role": "assistant", "content": reply}] \
         if earlier is not None and reply is not None else []
     return LearnedDecider(model, spans).decide(query, history, [])  # type: ignore[arg-type]
@@ -250,3 +250,20 @@ def test_a_question_or_an_answer_is_never_only_a_detail(spans: SpanIndex, messag
     decision = _decision(spans, ("ray-3.2", 0.97), ("ray-3", SETTLED + 0.05), alone=("ray-3.2", 0.97),
                          detail=0.99, message=message, reply=reply)
     assert decision.label == "ray-3.2" and not decision.carried
+
+
+@pytest.mark.parametrize(("message", "reply", "kept"), [
+    # It states a detail, then asks only whether that changes the answer: the statement is what it adds.
+    ("The owner loves retro stuff. Does that change anything?", None, True),
+    ("It's for the Friday assembly, mostly Year 9s. Same answer?", None, True),
+    # It asks before it states: a question of its own.
+    ("Is that a problem? The owner loves retro stuff.", None, False),
+    # It answers the assistant's question: never only a detail, whatever it asks after.
+    ("The owner loves retro stuff. Is that what you meant?", "Nice. Have you filmed any of it yet?", False),
+])
+def test_a_detail_then_whether_it_changes_the_answer_keeps_it(spans: SpanIndex, message: str, reply: str | None,
+                                                               kept: bool) -> None:
+    decision = _decision(spans, ("depends", 0.95), ("ray-3", SETTLED + 0.05), alone=("depends", 0.95),
+                         detail=DETAIL_SURE + 0.05, message=message, reply=reply)
+    assert decision.label == ("ray-3" if kept else "depends")
+    assert decision.carried == ("detail" if kept else "")
