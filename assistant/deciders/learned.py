@@ -70,9 +70,9 @@ SETTLES = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2", "depends")
 # not about the tour: in general, is Ray 3 outdated now?" is now kept as the tour's situation: the rule cannot tell a
 # new general question that names a model); the 20 unseen eval-format sets of the time 1,264 -> 1,271, and a fresh one
 # of chat threads +1 (2026-12-05, fourth session). A turn read as the one model it names is push-back too ("r u sure??
-# ray 3 sounds more creative" after Ray 3.2): on the 78 unseen sets such answers had kept the verdict in 7 of 8
-# expected cases. Measured with bounds written before: those sets 4,752 -> 4,758 (6 fixed, none broken), evals/dev
-# 972 -> 973; rounds 10-12, quote dev, frozen unchanged (2026-12-06, fourteenth session).
+# ray 3 sounds more creative" after Ray 3.2): of the 8 follow-ups on the 78 unseen sets answered with the other model
+# they named, 7 should have kept the verdict. Measured with bounds written before: those sets 4,752 -> 4,758 (6
+# fixed, none broken), evals/dev 972 -> 973; rounds 10-12, quote dev, frozen unchanged (2026-12-06, 14th session).
 PUSHED_BACK = ("ray-3.2", "ray-3", "ray-3-then-ray-3.2")
 # A detail that changes nothing leaves the situation as it was, even when the conversation makes it read surely as
 # something else: after a turn surely read as a situation or as `depends`, a message read with the conversation as
