@@ -184,18 +184,6 @@ def test_push_back_that_names_a_model_keeps_the_situation(spans: SpanIndex, mess
                            "Use **Ray 3**.")
 
 
-@pytest.mark.parametrize(("message", "reading", "kept"), [
-    ("r u sure?? Ray 3.2 sounds more premium and the client LOVES premium", "ray-3.2", True),  # read as the model named
-    ("r u sure?? Ray 3.2 sounds more premium and the client LOVES premium", "ray-3-then-ray-3.2", False),  # not it
-    ("r u sure?? the client LOVES premium", "ray-3.2", False),  # names no model: read for itself
-])
-def test_push_back_read_as_the_model_it_names_keeps_the_situation(spans: SpanIndex, message: str, reading: str,
-                                                                  kept: bool) -> None:
-    decision = _decision(spans, (reading, 0.95), ("ray-3", SETTLED + 0.05), message=message)
-    assert decision.label == ("ray-3" if kept else reading)
-    assert (decision.carried == "pushback") == kept
-
-
 @pytest.mark.parametrize(("message", "before"), [
     ("so which one is better in general?", ("ray-3", 0.99)),  # names no model: a general question
     ("is Ray 3.2 always better?", ("depends", 0.99)),  # no situation was settled: general it is
