@@ -120,3 +120,20 @@ def test_the_detail_data_is_part_of_the_deciders_key(ingested_settings: Settings
     with (tmp_path / "details" / "extra.jsonl").open("w") as f:
         f.write(json.dumps({"text": "for the board", "history": [], "detail": True}) + "\n")
     assert model_key(base, TrainConfig(), details_dir=tmp_path / "details") != model_key(base, TrainConfig())
+
+
+# A detail, then one closing question that asks whether it changes anything: the statement, read alone, is judged
+# (`said_before_asking`). Without that, the first two were answered Ray 3.2 (0.92, 0.95); the third states footage
+# that turned up, so it changes the answer.
+@pytest.mark.parametrize(("follow_up", "label"), [
+    ("It's for the spring season and the brand colour is teal. Does that change anything?", "ray-3"),
+    ("We have about two weeks and a modest budget. Does that change the pick?", "ray-3"),
+    ("Turns out my cousin filmed the whole anniversary party on his phone and we want to restyle that. "
+     "Does that change things?", "ray-3.2"),
+])
+def test_a_detail_and_then_whether_it_changes_the_answer(bot: Assistant, follow_up: str, label: str) -> None:
+    situation = "Nothing is shot yet for our bakery's anniversary clip, we only have a mood board. Which one?"
+    first = bot.ask(situation)
+    assert first.recommendation == "ray-3", first.decision_trace
+    then = bot.ask(follow_up, [{"role": "user", "content": situation}, {"role": "assistant", "content": first.answer}])
+    assert (then.recommendation, then.abstained) == (label, False), then.decision_trace
