@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from assistant.deciders.inputs import normalise as normalise_question
 from assistant.deciders.inputs import strip_injections
 from assistant.followups import FOLLOW_UPS
+from assistant.text import MESSAGE_SENTENCE_END
 
 _FOLLOW_UP = re.compile(
     r"^(?:and|but|so|then|ok|okay|what about|how about|what if|and if|also|instead|same|why|really|"
@@ -25,7 +26,6 @@ _CONNECTOR = re.compile(r"^(?:(?:and|but|so|ok|okay|also|well|then|hmm|right)\b[
 _CONDITION = re.compile(r"^(?:what if|and if|what happens if|suppose|supposing|in case|if)\s+", re.IGNORECASE)
 _QUESTION_START = re.compile(r"^(?:what|which|how|why|when|where|who|is|are|does|do|did|can|could|should|would|"
                              r"will|was|were|has|have)\b", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _ABOUT = re.compile(r"^(?:what|how) about\s+", re.IGNORECASE)
 _NEGATED = re.compile(r"\b(?:no|not|nothing|without|haven't|hasn't|don't|doesn't|didn't|yet to)\b", re.IGNORECASE)
 _FOOTAGE = re.compile(r"\b(?:footage|filmed|shot|recorded|clips?|takes?|source)\b", re.IGNORECASE)
@@ -52,7 +52,7 @@ def _split(text: str) -> tuple[list[str], list[str]]:
     """(statements, questions) of a turn, each without its end punctuation."""
     statements: list[str] = []
     questions: list[str] = []
-    for part in _SENTENCE_END.split(text):
+    for part in MESSAGE_SENTENCE_END.split(text):
         sentence = part.strip()
         bare = sentence.rstrip(".!? ").strip()
         if not bare:

@@ -8,6 +8,9 @@ import unicodedata
 
 _WS = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+# Where a sentence of a user's message ends: any space after ".", "!" or "?". Messages need not capitalise the next
+# sentence ("ok. does that change anything?"), which the documents' `split_sentences` asks for.
+MESSAGE_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 # "Ray 3.2" and "Ray 3" (not followed by ".2") are the two models; both spellings users type are kept.
 RAY_32 = re.compile(r"\bray[\s-]*3[.,]2\b|\bray[\s-]*32\b", re.IGNORECASE)

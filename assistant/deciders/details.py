@@ -13,12 +13,12 @@ follow-up whose turn before settled the situation.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 
 from assistant.deciders.top import ExportedTop
+from assistant.text import MESSAGE_SENTENCE_END
 
 DETAIL_MODEL = "details.int8.onnx"  # in the decider's folder, trained with it
 DETAIL_MODEL_FP32 = "details.onnx"
@@ -35,14 +35,11 @@ class DetailModel:
         return float(self._top.probabilities(states)[DETAIL_CLASSES.index("detail")])
 
 
-_SENTENCES = re.compile(r"(?<=[.!?])\s+")
-
-
 def said_before_asking(message: str) -> str | None:
     """What a message states before the one question it closes with ("The launch is on TikTok and the audience is
     Gen Z. | Does that change anything?"), or None when it is not shaped so (one sentence, or a question earlier).
     Such a question asks whether the statements change the answer: they, read alone, are what it adds."""
-    sentences = [s for s in _SENTENCES.split(message.strip()) if s]
+    sentences = [s for s in MESSAGE_SENTENCE_END.split(message.strip()) if s]
     if len(sentences) < 2 or not sentences[-1].endswith("?") or any("?" in s for s in sentences[:-1]):
         return None
     return " ".join(sentences[:-1])

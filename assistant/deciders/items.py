@@ -16,6 +16,7 @@ from typing import Any
 
 from assistant.deciders import Query
 from assistant.deciders.inputs import normalise, strip_injections, turn_text
+from assistant.text import MESSAGE_SENTENCE_END
 
 # The readings of a message read with the item it points at that stand: a situation, the sequence or `depends`.
 # Measured (2026-12-05, fifth session): evals/dev 546 -> 547 (its one such conversation: "for number 1, remind me why
@@ -47,7 +48,6 @@ _POINTER = re.compile(
 _NAMED = re.compile(
     rf"(?i:\bthe\s+([a-z][\w-]{{2,}})(?:\s+[a-z]+)?){_END}|\b(?:about|and|for)\s+([A-Z][\w-]{{2,}}){_END}")
 _CLAUSES = re.compile(r"(?<=[.!?;])\s+|(?:,\s+|,?\s+and\s+)(?=(?:a|an|the|our|my|we|for)\b)", re.IGNORECASE)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _ASKED_AFTER = re.compile(r"(?<=[.!?])\s+[^.!?]*\?[\s\S]*$")
 _EDGES = re.compile(r"^[\s,;:.)\-–—]*(?:(?:and|is|are|uses?)\s+)?|[\s,;:(\-–—]*(?:\b(?:and|or|for)\b)?[\s,;:(\-–—]*$",
                     re.IGNORECASE)
@@ -101,7 +101,7 @@ def pointed_at(question: str, history: Sequence[Any]) -> Pointed | None:
     """The item the message points at, of an enumeration made earlier in it or in the latest earlier user turn that
     makes one; else None. A pointer by name ("the Berlin one?", "and Porto?") points at the one item that says it, or
     in a turn with no list, the one clause."""
-    sentences = _SENTENCE.split(question.strip())
+    sentences = MESSAGE_SENTENCE_END.split(question.strip())
     for i in range(len(sentences) - 1, -1, -1):
         pointer, named = _POINTER.search(sentences[i]), _NAMED.search(sentences[i])
         k = _number(pointer.groups()) if pointer else None
