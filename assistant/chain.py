@@ -13,7 +13,6 @@ its structured reply, and verify rules whether that reply stands (assistant/deci
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -21,10 +20,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from assistant.condense import Condensed, condense
-from assistant.deciders import Decider, Query
+from assistant.deciders import NO_VECTOR, Decider, Query
 from assistant.deciders.inputs import context_of
 from assistant.deciders.llm import review_llm_reply
 from assistant.deciders.spans import SpanIndex
+from assistant.encoded import RecentEncodings
 from assistant.errors import GeneratorError, IndexMissingError
 from assistant.followups import follow_ups_for
 from assistant.generators import Generator
@@ -59,6 +59,13 @@ class State:
     started: float = field(default_factory=time.perf_counter)
 
 
+def _decider_states(states: np.ndarray | None) -> np.ndarray:
+    if states is None:
+        raise IndexMissingError("the question encoder was exported without the decider's layer: "
+                                "run `ray-advisor ingest`")
+    return states
+
+
 def _timed(name: str, state: State, t0: float) -> State:
     state.timings[name] = round((time.perf_counter() - t0) * 1000, 2)
     return state
@@ -74,16 +81,7 @@ class Pipeline:
         self.generator, self.verifier = generator, verifier
         self.speller = speller or Speller({}, frozenset())  # an empty vocabulary mends nothing
         self.fallback = ExtractiveGenerator()
-        # A follow-up that defers to the turn before encodes that turn as it was asked (`_earlier`): in a chat, the
-        # same process asked it moments ago, so it is encoded once. Results are read-only; a few hundred turns.
-        self._encode_pair = functools.lru_cache(maxsize=512)(self._encode_pair_once)
-
-    def _encode_pair_once(self, question: str, context: str) -> tuple[np.ndarray, np.ndarray | None]:
-        vector, states = self.encoder.encode_pair(question, context)
-        for array in (vector, states):
-            if array is not None:
-                array.setflags(write=False)
-        return vector, states
+        self._encodings = RecentEncodings(encoder)  # the turn before a follow-up was encoded moments ago: kept
 
     # -- steps -------------------------------------------------------------------------------------
     def condense(self, state: State) -> State:
@@ -101,7 +99,7 @@ class Pipeline:
         c = state.condensed
         assert c is not None
         query = self._encoded(c.question, state.history, earlier=lambda: self._earlier(state.history),
-                              alone=lambda: self._encoded(c.question, []))
+                              alone=lambda: self._read_states(c.question, ""))
         state.query = query
         state.passages = self.retriever.retrieve(c.standalone or state.question, embedding=query.embedding).passages
         return _timed("retrieve", state, t0)
@@ -116,11 +114,13 @@ class Pipeline:
     def _read_with(self, question: str, context: str) -> Query:
         """`question` encoded with `context` (the earlier turns, or whatever stands in for them), mended."""
         context = self.speller.mend(context)
-        vector, states = self._encode_pair(question, context)
-        if states is None:
-            raise IndexMissingError("the question encoder was exported without the decider's layer: "
-                                    "run `ray-advisor ingest`")
-        return Query(question, context, vector, states)
+        vector, states = self._encodings.whole(question, context)
+        return Query(question, context, vector, _decider_states(states))
+
+    def _read_states(self, question: str, context: str) -> Query:
+        """`_read_with`, for the decider's reading only: the states, and no vector (`NO_VECTOR`)."""
+        context = self.speller.mend(context)
+        return Query(question, context, NO_VECTOR, _decider_states(self._encodings.states(question, context)))
 
     def _earlier(self, history: list[dict[str, str]]) -> Query | None:
         """The last user turn of `history`, encoded as it was when asked (its own earlier turns as context)."""
@@ -131,7 +131,7 @@ class Pipeline:
         # Cleaned as condense cleans a question (injections out, names normalised); with no history it rewrites
         # nothing, which only retrieval would read.
         question = condense(self.speller.mend(str(history[turns[-1]]["content"])), []).question
-        return self._encoded(question, history[:turns[-1]]) if question else None
+        return self._read_states(question, context_of(history[:turns[-1]])) if question else None
 
     def decide(self, state: State) -> State:
         t0 = time.perf_counter()

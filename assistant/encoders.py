@@ -1,7 +1,8 @@
 """The question encoder the answer path uses: its protocol, and where a model's ONNX export lives.
 
 An export of a model directory is kept in `<RAY_ADVISOR_MODEL_DIR>/<hash of its weights>/`:
-`model.onnx` (fp32), `model.int8.onnx` (dynamic int8 quantisation), `tokenizer.json` and `onnx.json`
+`model.onnx` (fp32), `model.int8.onnx` (dynamic int8 quantisation), each with its graph cut at the
+decider's split (`split_part`), `tokenizer.json` and `onnx.json`
 (what was exported, from which weights). `ingest/onnx_export.py` writes it (torch is needed for that,
 at ingest or training time only); this module only finds and reads it, and never imports torch.
 """
@@ -42,6 +43,11 @@ class QuestionEncoder(Protocol):
         """One question (and its conversation) in one pass: its vector, and the decider's input states."""
         ...
 
+    def split_states(self, text: str, context: str = "") -> np.ndarray | None:
+        """`encode_pair`'s states alone, bit for bit, with no more work than they take: for a reading that no vector
+        is wanted from (a follow-up read without its conversation, the turn before)."""
+        ...
+
 
 Variant = Literal["fp32", "int8"]
 FILE_NAMES: dict[Variant, str] = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
@@ -52,6 +58,13 @@ EXPORT_FORMAT = f"3-split{SPLIT_LAYER}"
 _HASHES = "weights-hashes.json"
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".msgpack")
 _HASH_LOCK = threading.Lock()
+
+
+def split_part(model_file: Path) -> Path:
+    """Where an export keeps its graph cut at the decider's split output (`model.int8.split.onnx` beside
+    `model.int8.onnx`; `ingest/onnx_export.py` writes it): the same nodes up to that output, so the same states bit
+    for bit, and about half the work, since ONNX Runtime runs every node of a graph whatever outputs are asked for."""
+    return model_file.with_name(f"{model_file.stem}.split.onnx")
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,9 @@ class HashingEncoder:
         states = self._rows(f"{text} {context}".strip())
         return self.embed([text])[0], states
 
+    def split_states(self, text: str, context: str = "") -> np.ndarray | None:
+        return self.encode_pair(text, context)[1]
+
 
 class FixedDecider:
     """Always the same label, supported by the spans the real decider would pick for it."""

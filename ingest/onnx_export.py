@@ -6,7 +6,8 @@
 directory written by `save_pretrained` (config.json, weights, tokenizer.json). The encoder is exported
 with inputs input_ids, attention_mask and token_type_ids (int64, dynamic batch and sequence axes) and
 two outputs, last_hidden_state and the hidden states after layer SPLIT_LAYER (the learned decider's input);
-`assistant.onnx_encoder.OnnxEncoder` runs it. A classifier's directory
+`assistant.onnx_encoder.OnnxEncoder` runs it. Beside each model, its graph cut at that output
+(`encoders.split_part`) serves readings that need only the decider's input. A classifier's directory
 exports its base encoder (the head stays in its own weights, for the caller to apply).
 
 torch is imported here only: this runs at ingest or training time, never on the answer path. The work
@@ -20,6 +21,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from assistant.encoders import (
     OnnxFiles,
     export_dir,
     find_tokenizer,
+    split_part,
     transformer_dir,
     weights_hash,
 )
@@ -50,7 +53,8 @@ def _max_length(model_dir: Path, config: dict[str, object]) -> int:
 
 
 def export_encoder(model_dir: Path, out_dir: Path) -> OnnxFiles:
-    """Write out_dir/model.onnx, out_dir/model.int8.onnx, out_dir/tokenizer.json and out_dir/onnx.json."""
+    """Write out_dir/model.onnx, out_dir/model.int8.onnx, their graphs cut at the decider's split
+    (`encoders.split_part`), out_dir/tokenizer.json and out_dir/onnx.json."""
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     digest = weights_hash(model_dir, out_dir.parent / "weights-hashes.json")
     folder = transformer_dir(model_dir)
@@ -60,7 +64,35 @@ def export_encoder(model_dir: Path, out_dir: Path) -> OnnxFiles:
     if make_once(out_dir.parent / f".export-{out_dir.name}.lock", files.complete,
                  lambda: _export_into(out_dir, model_dir, folder, files, digest, config)):
         log.info("exported %s to %s", model_dir, out_dir)
+    write_split_parts(files)  # an export made before they were written gets them now
     return files
+
+
+def cut_at_split(model_file: Path) -> bytes | None:
+    """The graph of `model_file` cut at the decider's split output (`encoders.split_part`), serialised; None for an
+    export without that output."""
+    import onnx
+    import onnx.utils
+
+    model = onnx.load(str(model_file))
+    if SPLIT_OUTPUT not in {output.name for output in model.graph.output}:
+        return None
+    cut = onnx.utils.Extractor(model).extract_model([i.name for i in model.graph.input], [SPLIT_OUTPUT])
+    return bytes(cut.SerializeToString())
+
+
+def write_split_parts(files: OnnxFiles) -> None:
+    """Each model's graph cut at the split output, beside it, unless there already (written whole, then renamed)."""
+    for model_file in (files.fp32, files.int8):
+        target = split_part(model_file)
+        if target.is_file() or not model_file.is_file():
+            continue
+        cut = cut_at_split(model_file)
+        if cut is None:
+            continue
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_bytes(cut)
+        os.replace(tmp, target)
 
 
 def _export_into(out_dir: Path, model_dir: Path, folder: Path, files: OnnxFiles, digest: str,
@@ -75,6 +107,8 @@ def _export_into(out_dir: Path, model_dir: Path, folder: Path, files: OnnxFiles,
         shutil.copyfile(find_tokenizer(model_dir), tmp / files.tokenizer.name)
         for name in (files.fp32.name, files.int8.name, files.tokenizer.name):
             os.replace(tmp / name, out_dir / name)
+    for model_file in (files.fp32, files.int8):  # cut from the models just replaced: made again from these
+        split_part(model_file).unlink(missing_ok=True)
     manifest = {"format": EXPORT_FORMAT, "weights_hash": digest, "source": str(model_dir.resolve()),
                 "max_length": files.max_length, "opset": OPSET, "model_type": config.get("model_type"),
                 "hidden_size": config.get("hidden_size"),

@@ -45,7 +45,7 @@ CLI = VENV_PY.with_name("ray-advisor")
 BENCH_VENV = ROOT / ".ray-advisor" / "bench-venv"
 BASELINE_PINS = ["langchain-huggingface==1.2.3", "langchain-chroma==1.1.0", "langchain-text-splitters==1.1.3"]
 # Warm answers: these first (untimed), then each timed question once, every one new to the process. A question asked
-# again finds its encoding and the decider's reading kept (`Pipeline._encode_pair`, 512; `top.REMEMBERED`, 256), and
+# again finds its encoding and the decider's reading kept (`encoded.RecentEncodings`, 512; `top.REMEMBERED`, 256), and
 # costs 1.2 ms p50 instead of 8-9 ms: repeating a few questions measured the caches, not answering (2026-12-06).
 WARMUP = [
     "I have existing product footage and need to relight it. Which model?",

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from assistant.deciders.inputs import SPLIT_OUTPUT
-from assistant.encoders import OnnxFiles, export_dir, onnx_files, weights_hash
+from assistant.encoders import MANIFEST, OnnxFiles, export_dir, onnx_files, split_part, weights_hash
 from assistant.onnx_encoder import OnnxEncoder
 from assistant.settings import Settings
 from ingest.onnx_export import ensure_encoder, export_encoder
@@ -195,9 +195,55 @@ def test_exports_any_bert_like_directory(tmp_path: Path, files: OnnxFiles) -> No
     valid = mask.astype(bool)
     assert np.allclose(states[valid], expected[valid], atol=1e-4)
     assert OnnxEncoder(exported.int8, exported.tokenizer).dim == 32
+    assert not split_part(exported.fp32).exists()  # two layers: nothing to cut at the decider's split
     # Same weights again: nothing to do; changed weights: a different folder under the models root.
     assert export_encoder(model_dir, out) == exported
     assert export_dir(tmp_path / "models", model_dir)[1] == exported.weights_hash
+
+
+@pytest.mark.parametrize("variant", ["int8", "fp32"])
+def test_the_decider_states_alone_are_the_whole_encodings_bit_for_bit(files: OnnxFiles, variant: str,
+                                                                       tmp_path: Path) -> None:
+    """A follow-up read without its conversation, or the turn before it, needs only the decider's states: the graph cut
+    at the split output gives exactly the whole graph's, and an export without the cut gives them from the whole."""
+    model_file = getattr(files, variant)
+    assert split_part(model_file).is_file()  # written by the export
+    encoder = OnnxEncoder(model_file, files.tokenizer, wide=2)
+    (tmp_path / model_file.name).symlink_to(model_file)
+    uncut = OnnxEncoder(tmp_path / model_file.name, files.tokenizer)
+    history = "user: we shot the launch spot last week | assistant: Recommendation: Ray 3.2"
+    for text, context in [(q, "") for q in QUESTIONS] + [(q, history) for q in QUESTIONS[:3]]:
+        _, expected = encoder.encode_pair(text, context)
+        assert expected is not None
+        assert np.array_equal(encoder.split_states(text, context), expected), (text, context)
+        assert np.array_equal(uncut.split_states(text, context), expected), (text, context)
+
+
+def test_a_new_export_cuts_its_graph_again(tmp_path: Path, files: OnnxFiles) -> None:
+    """The cut graph is the export's own: when the export is made again (another export format, say), the cut of the
+    old one does not stay beside the new one."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    torch.manual_seed(0)
+    model_dir = tmp_path / "four-layers"
+    BertModel(config).eval().save_pretrained(model_dir)
+    shutil.copyfile(files.tokenizer, model_dir / "tokenizer.json")
+    out = tmp_path / "models" / "four"
+    exported = export_encoder(model_dir, out)
+    cut = split_part(exported.int8)
+    assert cut.is_file()
+    cut.write_bytes(b"the cut of an older export")
+    broken = OnnxEncoder(exported.int8, exported.tokenizer)  # a broken cut is passed over: the whole graph serves
+    assert np.array_equal(broken.split_states("no footage"), broken.encode_pair("no footage")[1])
+    manifest = json.loads((out / MANIFEST).read_text())
+    (out / MANIFEST).write_text(json.dumps({**manifest, "format": "an older format"}))
+    assert export_encoder(model_dir, out) == exported
+    encoder = OnnxEncoder(exported.int8, exported.tokenizer)
+    assert np.array_equal(encoder.split_states("we filmed the hero take"),
+                          encoder.encode_pair("we filmed the hero take")[1])
 
 
 def test_missing_export_is_a_clear_error(ingested_dir: Path, tmp_path: Path) -> None:

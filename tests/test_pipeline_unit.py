@@ -216,6 +216,39 @@ class CountingEncoder(HashingEncoder):
         return super().encode_pair(text, context)
 
 
+class SplitCountingEncoder(HashingEncoder):
+    """The hashing encoder, recording whole encodings and states-only ones apart."""
+
+    def __init__(self) -> None:
+        super().__init__(dim=64)
+        self.whole: list[tuple[str, str]] = []
+        self.split: list[tuple[str, str]] = []
+
+    def encode_pair(self, text: str, context: str = "") -> tuple[np.ndarray, np.ndarray | None]:
+        self.whole.append((text, context))
+        return super().encode_pair(text, context)
+
+    def split_states(self, text: str, context: str = "") -> np.ndarray | None:
+        self.split.append((text, context))
+        return super().encode_pair(text, context)[1]
+
+
+def test_readings_that_want_no_vector_encode_only_the_decider_states(settings: Settings,
+                                                                     passages: list[Passage]) -> None:
+    encoder = SplitCountingEncoder()
+    bot = make_bot(settings, passages, encoder=encoder)
+    history = [{"role": "user", "content": "We filmed the launch video last week. Which one?"},
+               {"role": "assistant", "content": "**Ray 3.2**: you have the footage."}]
+    state = bot.pipeline.run(State("what does it keep from it?", history), steps=("condense", "retrieve"))
+    assert state.query is not None and state.query.alone is not None and state.query.earlier is not None
+    assert [text for text, _ in encoder.whole] == ["what does it keep from it?"] and not encoder.split
+    alone, earlier = state.query.alone(), state.query.earlier()
+    assert earlier is not None and alone.context == ""
+    assert encoder.split == [("what does it keep from it?", ""), (earlier.text, "")]  # the turn before had none
+    assert len(encoder.whole) == 1 and alone.embedding.size == 0 and earlier.embedding.size == 0
+    assert np.array_equal(alone.states, encoder.encode_pair("what does it keep from it?")[1])
+
+
 def test_the_turn_before_asked_moments_ago_is_not_encoded_again(settings: Settings, passages: list[Passage]) -> None:
     encoder = CountingEncoder()
     bot = make_bot(settings, passages, encoder=encoder)

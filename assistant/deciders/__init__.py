@@ -15,6 +15,11 @@ import numpy as np
 
 from assistant.schema import Decision, Passage
 
+# The vector of a message encoded for the decider's reading only (`Pipeline._read_states`): the turn before a
+# follow-up, or the follow-up read without its conversation. Empty, so that ranking anything by it fails loudly.
+NO_VECTOR = np.zeros(0, dtype=np.float32)
+NO_VECTOR.setflags(write=False)
+
 
 @dataclass(frozen=True)
 class Query:
@@ -22,7 +27,7 @@ class Query:
 
     text: str  # the user's message, injections removed, model names normalised
     context: str  # the earlier turns it continues ("" for a first question)
-    embedding: np.ndarray  # [H], L2-normalised: what retrieval and span ranking compare
+    embedding: np.ndarray  # [H], L2-normalised: what retrieval and span ranking compare (`NO_VECTOR`: not computed)
     states: np.ndarray  # [T, H], the encoder's hidden states at the decider's split layer
     # The conversation's last user turn as it was asked (with the turns before it), encoded only when called:
     # a follow-up read as "depends" asks whether that turn had already settled the situation. None: no turn.
@@ -42,4 +47,4 @@ class Decider(Protocol):
     def decide(self, query: Query, history: Sequence[Any], passages: list[Passage]) -> Decision: ...
 
 
-__all__ = ["Decider", "Query"]
+__all__ = ["NO_VECTOR", "Decider", "Query"]

@@ -176,18 +176,15 @@ def onnx_states(encoder: OnnxEncoder, pairs: Sequence[tuple[str, str]], progress
 
 def _split_session(encoder: OnnxEncoder) -> Any:
     """An ONNX Runtime session for `encoder`'s graph up to the split output, one thread per run."""
-    import onnx
-    import onnx.utils
     import onnxruntime as ort
 
     from assistant.onnx_encoder import session_options
+    from ingest.onnx_export import cut_at_split
 
-    if not encoder.has_split:
+    cut = cut_at_split(encoder.model_file) if encoder.has_split else None
+    if cut is None:
         raise ValueError(f"{encoder.model_file}: exported without the decider's split output")
-    model = onnx.load(str(encoder.model_file))
-    cut = onnx.utils.Extractor(model).extract_model([i.name for i in model.graph.input], [SPLIT_OUTPUT])
-    return ort.InferenceSession(cut.SerializeToString(), sess_options=session_options(threads=1),
-                                providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(cut, sess_options=session_options(threads=1), providers=["CPUExecutionProvider"])
 
 
 def _top_module(encoder: Any, split: int, classes: int) -> Any:
