@@ -487,6 +487,15 @@ def test_a_factual_follow_up_about_the_other_model_quotes_its_side(bot: Assistan
     assert answer.citations[0].column == "Ray 3" and all("Ray 3.2" not in c.quote for c in answer.citations)
 
 
+def test_a_follow_up_that_asks_a_fact_in_shorthand_is_answered_as_one(bot: Assistant) -> None:
+    # With the conversation, "control style = ?" read as Ray 3.2 (0.78, factual 0.15); alone, it asks a fact (0.95).
+    history = [{"role": "user", "content": "We shot a cafe ad last month and want it relit for evening."},
+               {"role": "assistant", "content": "Ray 3.2: you have the footage and want it relit."}]
+    answer = bot.ask("control style = ?", history=history)
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert answer.citations[0].row == "Control style", answer.citations
+
+
 @pytest.mark.parametrize(("message", "only"), [
     ("and the older model?", True), ("what about Ray 3?", True), ("ok and for 3.2?", True),
     ("and the other one?", True), ("is Ray 3 better?", False), ("Ray 3 for my filmed ad?", False),

@@ -15,7 +15,7 @@ import pytest
 
 from assistant.deciders import Query
 from assistant.deciders.inputs import CLASSES
-from assistant.deciders.learned import DETAIL_SURE, SETTLED, UNSURE, LearnedDecider
+from assistant.deciders.learned import ALONE_FACTUAL, DETAIL_SURE, SETTLED, UNSURE, LearnedDecider
 from assistant.deciders.rows import OTHER, RowModel
 from assistant.deciders.spans import SpanIndex
 from assistant.fakes import HashingEncoder
@@ -267,3 +267,18 @@ def test_a_detail_then_whether_it_changes_the_answer_keeps_it(spans: SpanIndex, 
                          detail=DETAIL_SURE + 0.05, message=message, reply=reply)
     assert decision.label == ("ray-3" if kept else "depends")
     assert decision.carried == ("detail" if kept else "")
+
+
+@pytest.mark.parametrize(("reading", "alone", "label"), [
+    # Read with the conversation as Ray 3.2, with 2% left to a fact; read alone, it asks one.
+    (("ray-3.2", 0.9), ("none", ALONE_FACTUAL + 0.1), "none"),
+    (("ray-3.2", 0.9), ("none", ALONE_FACTUAL - 0.1), "ray-3.2"),  # not surely, alone
+    (("ray-3.2", 0.97), ("none", 0.95), "ray-3.2"),  # the conversation's reading leaves no room for a fact
+    # Read as the sequence, it asks about the sequence ("what are the steps again, in order?").
+    (("ray-3-then-ray-3.2", 0.9), ("none", 0.95), "ray-3-then-ray-3.2"),
+])
+def test_a_follow_up_that_read_alone_asks_a_fact_is_answered_as_one(spans: SpanIndex, reading: tuple[str, float],
+                                                                     alone: tuple[str, float], label: str) -> None:
+    decision = _decision(spans, reading, None, message="control style = ?", alone=alone)
+    assert decision.label == label, decision.trace
+    assert decision.support and not decision.abstain

@@ -92,6 +92,18 @@ DETAIL_READINGS = ("ray-3.2", "ray-3", "depends")
 # 118 of 127, and two written later for another change, of several jobs, 111 -> 110. 0.5 to 0.9 read the dev writer
 # lines' follow-ups alike (0.940 to 0.931 right, 0.987 of the details read are details).
 DETAIL_SURE = 0.8
+# A follow-up read with the conversation as one model, that read alone asks a fact this surely, is answered as factual
+# (`LearnedDecider._asks_a_fact`); 0.7 chosen on evals/dev (2026-12-06, fourteenth session). Only when that reading
+# leaves a fact `ROOM_FOR_A_FACT` or more: reading every such follow-up alone cost their decision 2-3 ms p50
+# (`scripts/bench_decide.py --follow-ups`, 6.4 -> 9.3 ms), and 13.7% of evals/dev's follow-ups read as one model pass
+# it (1% of the written data's), all four the rule changes among them (chosen on dev). Written down before measuring
+# (fifteenth session): evals/dev 973 -> 976 (3 fixed, none broken); the 78 unseen eval-format sets 4,758 -> 4,763 (5
+# fixed, none broken; the same five without the room asked), three fresh sets 161 of 185 unchanged (no answer
+# changed); rounds 10-12, quote dev and the frozen set unchanged; follow-ups' decision p50 within noise of the code
+# before (three alternating runs each, 6.0-6.8 ms against 6.1-7.5). With the sequence too, a fourth dev answer
+# changed, for the worse (see the method).
+ALONE_FACTUAL = 0.7
+ROOM_FOR_A_FACT = 0.01
 # A general (`depends`) question is answered from a table row only when the row classifier is this sure it names one.
 # Quote dev set (2026-12-04): tune half 62 -> 63 of 68, check half 75 -> 76 of 80, the same at 0.95; evals/dev and the
 # 422 unseen eval-format cases: no case moved (the quotes of one unseen answer changed).
@@ -155,6 +167,9 @@ class LearnedDecider:
         else:
             kept, why = self._kept(query, history, best, confidence, trace)
             best = kept or best
+            factual = None if kept else self._asks_a_fact(query, best, trace)
+            if factual is not None:
+                best, confidence = "none", factual
         if best == "abstain":
             return Decision("none", True, uncovered=asked_topics(query.text), confidence=confidence, trace=trace)
         label: Recommendation = best  # type: ignore[assignment]
@@ -242,6 +257,21 @@ class LearnedDecider:
             trace.append(f"read alone, only a detail ({detail:.2f})")
             return True
         return reading in DETAIL_READINGS and self._reading(alone)[0] == "abstain"
+
+    def _asks_a_fact(self, query: Query, reading: str, trace: list[str]) -> float | None:
+        """How sure the decider is that a follow-up read with the conversation as one model asks, read alone, a fact
+        (`ALONE_FACTUAL`): "rescue and reuse = ?" after Ray 3.2 was read as Ray 3.2 at 0.95, and alone as factual at
+        0.92. Not a reading as the sequence: "what are the steps again, in order?" after it asks for the steps
+        (`LABELS.md`: "in what order should I use them?" is the sequence). None when it does not."""
+        if reading not in ("ray-3.2", "ray-3") or query.alone is None:
+            return None
+        if self.model.probabilities(query.states)[self.model.classes.index("none")] < ROOM_FOR_A_FACT:
+            return None  # the conversation's reading leaves no room for a fact: not worth reading the message alone
+        label, sure = self._reading(query.alone())
+        if label != "none" or sure < ALONE_FACTUAL:
+            return None
+        trace.append(f"follow-up: read alone, it asks a fact ({sure:.2f})")
+        return sure
 
     def _same_question_of_another_model(self, query: Query, trace: list[str]) -> float | None:
         """How sure it is that a follow-up that says nothing but a model ("and the older model?", "what about Ray 3?",
