@@ -1,6 +1,6 @@
 """The pipeline's memory of what it encoded lately: a question with its conversation, whole or for the decider only.
 
-A follow-up reads the turn before it again (`LearnedDecider._earlier_reading`), and in a chat that turn was encoded
+A follow-up reads the turn before it again (`FollowUps._earlier_reading`), and in a chat that turn was encoded
 moments ago by the same process: it is found here rather than encoded again. A reading that wants no vector (a
 message read without its conversation, the turn before) runs only the encoder's layers below the decider's split
 (`QuestionEncoder.split_states`), and a whole encoding of the same pair serves it too, as the very array the decider's

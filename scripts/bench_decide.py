@@ -6,7 +6,7 @@ Asks the decider's dev-split messages (never the eval cases) through the real as
 p50/p95 of the decide step (the decider's top layers on the shared encoding, plus picking the quotes),
 of retrieve (which includes the one encoder pass that the decision reuses), and of the whole answer.
 With --follow-ups, it asks the written follow-ups with their conversations instead: an unsure follow-up
-also reads the turn before it (`LearnedDecider._settled_earlier`), and a factual one the message alone. As
+also reads the turn before it (`FollowUps._settled_earlier`), and a factual one the message alone. As
 in a chat, the turn before is asked first (not timed), so its encoding is the one the pipeline keeps.
 """
 

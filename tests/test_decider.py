@@ -502,7 +502,7 @@ def test_a_follow_up_that_asks_a_fact_in_shorthand_is_answered_as_one(bot: Assis
     ("and the price for Ray 3?", False), ("and?", False),
 ])
 def test_a_message_that_only_turns_to_another_model_is_told_apart(message: str, only: bool) -> None:
-    """Such a follow-up asks the last question again of that model (`LearnedDecider._same_question_of_another_model`);
+    """Such a follow-up asks the last question again of that model (`FollowUps.same_question_of_another_model`);
     one that says anything more asks something of its own."""
     assert only_names_a_model(message) is only
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
+from assistant.deciders.followups import DETAIL_SURE
 from assistant.deciders.inputs import normalise
-from assistant.deciders.learned import DETAIL_SURE, LearnedDecider
+from assistant.deciders.learned import LearnedDecider
 from assistant.errors import IngestError
 from assistant.settings import Settings
 from ingest.decider.data import DATA_DIR

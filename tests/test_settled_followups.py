@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from assistant.deciders import Query
+from assistant.deciders.followups import ALONE_FACTUAL, DETAIL_SURE, SETTLED, UNSURE
 from assistant.deciders.inputs import CLASSES
-from assistant.deciders.learned import ALONE_FACTUAL, DETAIL_SURE, SETTLED, UNSURE, LearnedDecider
+from assistant.deciders.learned import LearnedDecider
 from assistant.deciders.rows import OTHER, RowModel
 from assistant.deciders.spans import SpanIndex
 from assistant.fakes import HashingEncoder

@@ -14,7 +14,7 @@ import numpy as np
 from assistant.cores import run_threads
 from assistant.onnx_encoder import Sessions
 
-# A follow-up reads the turn before it again (`LearnedDecider._earlier_reading`), and in a chat that turn was read
+# A follow-up reads the turn before it again (`followups.FollowUps._earlier_reading`), and in a chat that turn was read
 # moments ago, on the very states the pipeline keeps (`encoded.RecentEncodings`, the last 512 encodings, read-only):
 # the probabilities of the last `REMEMBERED` states a top ran are kept rather than run again. A top on a
 # conversation's states is most of a follow-up's decision: about 13 ms for 142 tokens on one thread (2026-12-06).
