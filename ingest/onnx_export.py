@@ -16,6 +16,7 @@ is skipped when `out_dir` already holds an export of the same weights (by hash).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -82,7 +83,8 @@ def cut_at_split(model_file: Path) -> bytes | None:
 
 
 def write_split_parts(files: OnnxFiles) -> None:
-    """Each model's graph cut at the split output, beside it, unless there already (written whole, then renamed)."""
+    """Each model's graph cut at the split output, beside it, unless there already (written whole, then renamed). A
+    folder that cannot be written (a shared, read-only export) keeps none: the whole graph gives the same states."""
     for model_file in (files.fp32, files.int8):
         target = split_part(model_file)
         if target.is_file() or not model_file.is_file():
@@ -91,8 +93,13 @@ def write_split_parts(files: OnnxFiles) -> None:
         if cut is None:
             continue
         tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
-        tmp.write_bytes(cut)
-        os.replace(tmp, target)
+        try:
+            tmp.write_bytes(cut)
+            os.replace(tmp, target)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            log.warning("cannot write %s (%s): follow-ups will read their states from the whole graph", target, exc)
 
 
 def _export_into(out_dir: Path, model_dir: Path, folder: Path, files: OnnxFiles, digest: str,

@@ -17,7 +17,7 @@ from assistant.deciders.inputs import SPLIT_OUTPUT
 from assistant.encoders import MANIFEST, OnnxFiles, export_dir, onnx_files, split_part, weights_hash
 from assistant.onnx_encoder import OnnxEncoder
 from assistant.settings import Settings
-from ingest.onnx_export import ensure_encoder, export_encoder
+from ingest.onnx_export import ensure_encoder, export_encoder, write_split_parts
 from tests.conftest import CORPUS, ROOT, make_settings
 
 QUESTIONS = [
@@ -244,6 +244,12 @@ def test_a_new_export_cuts_its_graph_again(tmp_path: Path, files: OnnxFiles) -> 
     encoder = OnnxEncoder(exported.int8, exported.tokenizer)
     assert np.array_equal(encoder.split_states("we filmed the hero take"),
                           encoder.encode_pair("we filmed the hero take")[1])
+    # Where the cut cannot be written, the export stands without it.
+    cut.unlink()
+    (cut / "in the way").mkdir(parents=True)
+    write_split_parts(exported)
+    assert cut.is_dir() and not list(out.glob(".*.split.onnx.*"))
+    assert OnnxEncoder(exported.int8, exported.tokenizer).split_states("no footage") is not None
 
 
 def test_missing_export_is_a_clear_error(ingested_dir: Path, tmp_path: Path) -> None:
