@@ -158,7 +158,7 @@ def _at_length_of_the_row_asked(index: SpanIndex, sides: list[IndexedSpan], row:
     the cells of the row the question asks about: "how do the two differ in how you control them?" gets the FAQ's
     "...keyframes, Motion adherence, Structure adherence, and locks..." beside "Keyframes, adherence, locks", as a
     question on Ray 3.2 alone does. Written down before measuring (2026-12-06, fifteenth session): evals/dev 972 -> 973
-    (26 answers changed, 1 fixed, none broken); the 78 unseen eval-format sets, which showed the gap (12 right-label
+    (26 answers changed, 1 fixed, none broken); the 78 unseen eval-format sets, which showed the gap (9 right-label
     answers missing "Motion adherence" or "Structure adherence"), 4,752 -> 4,758 against a bound of 4,755; three
     fresh sets 161 -> 161 of 185 (6 answers changed); quote dev 146 of 148 both, but its precision 0.751 -> 0.701
     (56 more quotes, 23 of them expected); rounds 10-12 and the frozen set unchanged."""
