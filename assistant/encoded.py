@@ -9,9 +9,9 @@ tops remember their readings of (`top.REMEMBERED`).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING
+
+from assistant.recent import Recent
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,13 +26,12 @@ class RecentEncodings:
     states, both read-only."""
 
     def __init__(self, encoder: QuestionEncoder, size: int = RECENT) -> None:
-        self.encoder, self.size = encoder, size
-        self._items: OrderedDict[tuple[str, str], tuple[np.ndarray | None, np.ndarray | None]] = OrderedDict()
-        self._lock = threading.Lock()
+        self.encoder = encoder
+        self._items: Recent[tuple[str, str], tuple[np.ndarray | None, np.ndarray | None]] = Recent(size)
 
     def whole(self, text: str, context: str) -> tuple[np.ndarray, np.ndarray | None]:
         """The pair's vector and states, from one pass over the whole encoder."""
-        found = self._get((text, context))
+        found = self._items.get((text, context))
         if found is not None and found[0] is not None:
             return found[0], found[1]
         vector, states = self.encoder.encode_pair(text, context)
@@ -41,26 +40,15 @@ class RecentEncodings:
 
     def states(self, text: str, context: str) -> np.ndarray | None:
         """The pair's states only, as `whole` gives them, bit for bit."""
-        found = self._get((text, context))
+        found = self._items.get((text, context))
         if found is not None:
             return found[1]
         states = self.encoder.split_states(text, context)
         self._put((text, context), None, states)
         return states
 
-    def _get(self, key: tuple[str, str]) -> tuple[np.ndarray | None, np.ndarray | None] | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
     def _put(self, key: tuple[str, str], vector: np.ndarray | None, states: np.ndarray | None) -> None:
         for array in (vector, states):
             if array is not None:
                 array.setflags(write=False)  # one array serves every reader: none may change it
-        with self._lock:
-            self._items[key] = (vector, states)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+        self._items.put(key, (vector, states))

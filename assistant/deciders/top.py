@@ -5,14 +5,13 @@ Both are exported by `ingest/decider/export.py` with the same inputs, and both a
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
 from assistant.cores import run_threads
 from assistant.onnx_encoder import Sessions
+from assistant.recent import Recent
 
 # A follow-up reads the turn before it again (`followups.FollowUps._earlier_reading`), and in a chat that turn was read
 # moments ago, on the very states the pipeline keeps (`encoded.RecentEncodings`, the last 512 encodings, read-only):
@@ -28,24 +27,18 @@ class ExportedTop:
         # 2.4 (2026-12-06). The two sessions hold the same weights (a few MB) and give the same probabilities.
         self._sessions = Sessions(model_file, 1, run_threads() if wide is None else wide)
         # id(states) -> (states, probabilities); the states are held, so their id is not reused while remembered
-        self._recent: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._recent: Recent[int, tuple[np.ndarray, np.ndarray]] = Recent(REMEMBERED)
 
     def probabilities(self, states: np.ndarray) -> np.ndarray:
         """One question's states [T, H] -> its class probabilities [C] (read-only)."""
-        with self._lock:
-            seen = self._recent.get(id(states))
-            if seen is not None and seen[0] is states:
-                self._recent.move_to_end(id(states))
-                return seen[1]
+        seen = self._recent.get(id(states))
+        if seen is not None and seen[0] is states:
+            return seen[1]
         hidden = states[None].astype(np.float32)
         mask = np.ones(hidden.shape[:2], dtype=np.int64)
         (probs,) = self._sessions.run(None, {"hidden": hidden, "mask": mask})
         result = np.asarray(probs[0], dtype=np.float64)
         result.setflags(write=False)
         if not states.flags.writeable:  # read-only, as the pipeline keeps its encodings: remembered by identity
-            with self._lock:
-                self._recent[id(states)] = (states, result)
-                while len(self._recent) > REMEMBERED:
-                    self._recent.popitem(last=False)
+            self._recent.put(id(states), (states, result))
         return result
