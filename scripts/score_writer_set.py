@@ -1,6 +1,8 @@
 """How the whole assistant does on labelled situations it was not trained on (a measurement, not a test).
 
-    .venv/bin/python scripts/score_writer_set.py ingest/decider/data/unseen/*.jsonl
+    .venv/bin/python scripts/score_writer_set.py new_round/*.jsonl
+
+(Every round kept unseen until stop 48 is trained on now, `ingest/decider/data/raw/was_unseen_*.jsonl`.)
 
 Each line is a training-data line (`ingest/decider/data/LABELS.md`); it is asked through the real
 assistant, with its history, and counted right when both the recommendation and the abstention match, as

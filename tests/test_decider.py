@@ -321,10 +321,10 @@ def test_a_one_model_answer_quotes_what_the_user_wants_done(bot: Assistant, ques
 
 
 def test_footage_that_exists_stays_ray_32_through_several_ordered_changes(bot: Assistant) -> None:
-    # Round 13's check batch, written by its own session and never trained on: "already shot; first relight
-    # it, then a Spanish cut" is Ray 3.2's throughout, and the same steps with nothing filmed yet are the
-    # sequence. The decider trained before round 14 read the order words as the sequence (ray-3.2 0.600).
-    rows = _jsonl(DATA_DIR.parent / "unseen" / "footage_steps_check.jsonl")
+    # Round 13's check batch, written by its own session: "already shot; first relight it, then a Spanish cut" is
+    # Ray 3.2's throughout, and the same steps with nothing filmed yet are the sequence. The decider trained before
+    # round 14 read the order words as the sequence (ray-3.2 0.600). Kept unseen until stop 48, trained on since.
+    rows = _jsonl(DATA_DIR / "was_unseen_footage_steps_check.jsonl")
     right: dict[str, list[bool]] = {"ray-3.2": [], "ray-3-then-ray-3.2": []}
     for row in rows:
         if row["label"] in right and not row["abstain"]:
