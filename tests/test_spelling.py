@@ -70,6 +70,16 @@ def test_answers_read_through_slips(bot: Assistant) -> None:
     assert priced.abstained
 
 
+@pytest.mark.xfail(strict=True, reason="known since stop 48: the data trained on writes 'weak', 'speaker' and 'knows' "
+                   "twice or more, so words the tokenizer does not know one edit from them are mended into them; a "
+                   "guard by the writers' own counts was measured and not kept (ingest/decider/data/CARD.md)")
+def test_the_trained_speller_leaves_words_the_writers_use_alone(ingested_settings: Settings) -> None:
+    folder = current_decider_dir(ingested_settings.model_dir, ingested_settings.encoder)
+    assert folder is not None
+    message = "can I tweak the knobs for our sneaker ad?"  # each word written 11 to 55 times in the data
+    assert load_speller(folder).mend(message) == message
+
+
 def test_the_trained_decider_carries_its_vocabulary(ingested_settings: Settings, ingested_dir: Path,
                                                     tmp_path: Path) -> None:
     folder = current_decider_dir(ingested_settings.model_dir, ingested_settings.encoder)
