@@ -149,14 +149,15 @@ class FollowUps:
             return True
         return reading in DETAIL_READINGS and self.reading(alone)[0] == "abstain"
 
-    def asks_a_fact(self, query: Query, reading: str, trace: list[str]) -> float | None:
+    def asks_a_fact(self, query: Query, reading: str, room: float, trace: list[str]) -> float | None:
         """How sure the decider is that a follow-up read with the conversation as one model asks, read alone, a fact
         (`ALONE_FACTUAL`): "rescue and reuse = ?" after Ray 3.2 was read as Ray 3.2 at 0.95, and alone as factual at
         0.92. Not a reading as the sequence: "what are the steps again, in order?" after it asks for the steps
-        (`LABELS.md`: "in what order should I use them?" is the sequence). None when it does not."""
+        (`LABELS.md`: "in what order should I use them?" is the sequence). `room` is the probability the conversation's
+        reading gives a fact. None when it does not."""
         if reading not in ("ray-3.2", "ray-3") or query.alone is None:
             return None
-        if self.model.probabilities(query.states)[self.model.classes.index("none")] < ROOM_FOR_A_FACT:
+        if room < ROOM_FOR_A_FACT:
             return None  # the conversation's reading leaves no room for a fact: not worth reading the message alone
         label, sure = self.reading(query.alone())
         if label != "none" or sure < ALONE_FACTUAL:

@@ -92,7 +92,7 @@ class LearnedDecider:
             best, confidence = "none", same
         # "what about the second one?": read with the item it points at, unless surely factual or uncovered
         pointed = None if best in ("none", "abstain") and confidence >= UNSURE else read_pointed(
-            query, history, self._reading)
+            query, history, self.follow_ups.reading)
         about = ""
         if pointed is not None:
             query, best, confidence, about = pointed
@@ -100,7 +100,8 @@ class LearnedDecider:
         else:
             kept, why = self.follow_ups.kept(query, history, best, confidence, trace)
             best = kept or best
-            factual = None if kept else self.follow_ups.asks_a_fact(query, best, trace)
+            room = float(probs[self.model.classes.index("none")])
+            factual = None if kept else self.follow_ups.asks_a_fact(query, best, room, trace)
             if factual is not None:
                 best, confidence = "none", factual
         if best == "abstain":
@@ -118,9 +119,6 @@ class LearnedDecider:
         # ("the set looks cheap", "our music video"), and naming it as unanswered would say the user asked it.
         return Decision(label, False, support=to_support(items), confidence=confidence, trace=trace,
                         carried=why, about=about)
-
-    def _reading(self, query: Query) -> tuple[str, float]:
-        return self.follow_ups.reading(query)
 
     def _asked_row(self, query: Query) -> dict[str, float]:
         """The table row a factual question asks about: the one it names word for word (`RowModel.named_in`), or
