@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.deciders.items import enumerated, pointed_at
+from assistant.deciders import NO_VECTOR, Query
+from assistant.deciders.inputs import normalise
+from assistant.deciders.items import enumerated, pointed_at, read_pointed
 
 TWO_JOBS = ("Two jobs this week. One: the hotel walkthrough we shot needs to look like sunset. Two: a brand new "
             "concept clip for the spa, nothing filmed.")
@@ -135,3 +140,33 @@ def test_the_job_pointed_at_is_answered_for_itself(bot: Assistant, said: str, qu
     history = [{"role": "user", "content": said}, {"role": "assistant", "content": "(an earlier answer)"}]
     answer = bot.ask(question, history=history)
     assert (answer.recommendation, answer.abstained) == (label, False), answer.decision_trace
+
+
+def _scripted(readings: dict[str, tuple[str, float]]) -> tuple[Query, Callable[[Query], tuple[str, float]]]:
+    """A message and a decider that read each text alone as `readings` says, and any item with its list's context as
+    the item alone (what `read_pointed` asks of them; no model)."""
+    def read_with(text: str, context: str) -> Query:
+        return Query(text, context, NO_VECTOR, np.zeros((1, 1), dtype=np.float32))
+
+    def read(query: Query) -> tuple[str, float]:
+        said = query.text if not query.context else query.context.removeprefix("user: ")
+        return next((r for t, r in readings.items() if normalise(t) == said or said.endswith(normalise(t))),
+                    ("abstain", 0.9))
+
+    return Query("which model for the second one?", "", NO_VECTOR, np.zeros((1, 1), dtype=np.float32),
+                 read_with=read_with), read
+
+
+def test_items_that_state_opposite_situations_are_two_jobs_whatever_the_words_before_them_read_as() -> None:
+    # "I have two shots:" reads surely as footage; its items are one filmed and one not, so they are not steps.
+    query, read = _scripted({"I have two shots:": ("ray-3.2", 0.98), "a filmed interview to relight": ("ray-3.2", 0.97),
+                             "a logo idea, nothing exists": ("ray-3", 0.96)})
+    listed = "I have two shots: 1) a filmed interview to relight 2) a logo idea, nothing exists"
+    said = [{"role": "user", "content": listed}]
+    pointed = read_pointed(query, said, read)
+    assert pointed is not None and pointed[1:] == ("ray-3", 0.96, "a logo idea, nothing exists")
+    # Steps of one filmed job read as footage, or as the sequence alone: the list is read as one job, not per item.
+    query, read = _scripted({"our finished ad needs:": ("ray-3.2", 0.98), "a restyle": ("ray-3.2", 0.95),
+                             "versions for 6 markets": ("ray-3-then-ray-3.2", 0.93)})
+    said = [{"role": "user", "content": "our finished ad needs: 1) a restyle 2) versions for 6 markets"}]
+    assert read_pointed(query, said, read) is None

@@ -95,6 +95,7 @@ class Pointed:
     # For "the second one" after a turn that lists nothing ("two jobs: a filmed demo to relight, and a new concept"):
     # which of its clauses that state a job it points at (1-based, -1 the last); its clauses are `others`, `item` "".
     nth_job: int = 0
+    items: tuple[str, ...] = ()  # every item of the list the item is one of; () for a clause
 
 
 def pointed_at(question: str, history: Sequence[Any]) -> Pointed | None:
@@ -120,14 +121,14 @@ def pointed_at(question: str, history: Sequence[Any]) -> Pointed | None:
             clauses = items or [_EDGES.sub("", c) for c in _CLAUSES.split(source) if c.strip()]
             if k is not None:
                 if len(items) >= (k if k > 0 else 2):
-                    return Pointed(sentences[i], items[k - 1] if k > 0 else items[-1], preamble)
+                    return Pointed(sentences[i], items[k - 1] if k > 0 else items[-1], preamble, items=tuple(items))
                 unlisted = unlisted or (clauses if len(clauses) >= 2 else [])
                 continue
             word = re.compile(rf"\b{re.escape(str(name))}\b", re.IGNORECASE)
             saying = [c for c in clauses if word.search(c)]
             if len(clauses) >= 2 and len(saying) == 1:
                 if items:
-                    return Pointed(sentences[i], saying[0], preamble)
+                    return Pointed(sentences[i], saying[0], preamble, items=tuple(items))
                 return Pointed(sentences[i], saying[0], "", tuple(c for c in clauses if c != saying[0]))
         return Pointed(sentences[i], "", "", tuple(unlisted), nth_job=k) if k is not None and unlisted else None
     return None
@@ -149,8 +150,11 @@ def read_pointed(query: Query, history: Sequence[Any],
 
     # Steps of one job share the situation the words before them state ("our finished ad needs: 1) restyle 2) a
     # product swap 3) versions"); separate jobs do not ("Two jobs this week. One: ... Two: ..."). Steps are not read
-    # one at a time: "versions" alone reads as the sequence, and the finished ad's third step is Ray 3.2's.
-    if pointed.preamble and _one_job(*alone(pointed.preamble)):
+    # one at a time: "versions" alone reads as the sequence, and the finished ad's third step is Ray 3.2's. But items
+    # that state opposite situations, one surely footage to keep and one surely nothing filmed, are no steps of one
+    # job whatever the words before them read as: "I have two shots:" reads as footage surely (0.98), and its items
+    # are "a filmed interview I want relit" and "an idea for a logo that does not exist yet".
+    if pointed.preamble and _one_job(*alone(pointed.preamble)) and not _opposite(pointed.items, alone):
         return None
     if pointed.nth_job:
         pointed = _nth_job(pointed, alone)
@@ -189,4 +193,10 @@ def _nth_job(pointed: Pointed, alone: Callable[[str], tuple[str, float]]) -> Poi
 
 def _one_job(label: str, sure: float) -> bool:
     return label in ONE_JOB and sure >= ONE_JOB_SURE
+
+
+def _opposite(items: Sequence[str], alone: Callable[[str], tuple[str, float]]) -> bool:
+    """Whether one item reads surely as footage to keep (Ray 3.2) and another surely as nothing filmed (Ray 3)."""
+    sure = {label for label, p in map(alone, items) if _one_job(label, p)}
+    return {"ray-3.2", "ray-3"} <= sure
 
