@@ -237,7 +237,7 @@ def ray_advisor(base: Path, args: argparse.Namespace, out: dict[str, Any]) -> No
     out["cold"] = statistics.median(colds)
     for variant in ("fp32", "int8"):
         venv = {**env, "RAY_ADVISOR_ENCODER": variant}
-        # Each encoder variant has a decider trained on its own states: ingest makes it (once, 8-15 min on 2 cores).
+        # Each encoder variant has a decider trained on its own states: ingest makes it (once, 10-20 min on 2 cores).
         run([str(CLI), "ingest"], venv, base)
         print(f"Ray Advisor ({variant}): warm answers ...", file=sys.stderr)
         text, _ = run([str(VENV_PY), __file__, "--child-warm"], venv, base)

@@ -23,7 +23,7 @@ _MODEL_DIR: list[Path] = []
 
 @pytest.fixture(scope="session", autouse=True)
 def shared_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One RAY_ADVISOR_MODEL_DIR for the session: the ONNX export (~20 s) and the decider (8-15 min on 2 cores)
+    """One RAY_ADVISOR_MODEL_DIR for the session: the ONNX export (~20 s) and the decider (10-20 min on 2 cores)
     are made once."""
     if not _MODEL_DIR:  # RAY_ADVISOR_TEST_MODEL_DIR reuses a developer's cache (CI leaves it unset)
         reuse = os.environ.get("RAY_ADVISOR_TEST_MODEL_DIR")

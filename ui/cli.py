@@ -19,7 +19,7 @@ console = Console()
 # Messages are never broken inside a word: a path in a warning stays whole when stderr is a log file or a pipe,
 # where Rich would otherwise wrap at 80 columns ("corpus/e mpty.txt"). The terminal wraps long lines itself.
 errors = Console(stderr=True, soft_wrap=True)
-TRAINING_TAKES = "first ingest only; 8-15 min on 2 cores"  # what a user waiting on the decider is told
+TRAINING_TAKES = "first ingest only; 10-20 min on 2 cores"  # what a user waiting on the decider is told
 
 
 def _settings() -> Any:

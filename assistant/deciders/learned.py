@@ -65,7 +65,7 @@ class DeciderModel:
         if trained_on != encoder:
             raise IndexMissingError(f"the decision model in {model_dir} was trained on the {trained_on} question "
                                     f"encoder's states, and RAY_ADVISOR_ENCODER is {encoder}: run `ray-advisor "
-                                    "ingest` to train one for it (8-15 minutes on 2 cores, once)")
+                                    "ingest` to train one for it (10-20 minutes on 2 cores, once)")
 
     def probabilities(self, states: np.ndarray) -> np.ndarray:
         return self._top.probabilities(states)
