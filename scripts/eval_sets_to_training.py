@@ -5,8 +5,8 @@
 Writes one `ingest/decider/data/raw/eval_format_<set>.jsonl` per set (the format of `data/LABELS.md`): the
 question, its history, its label and abstention; `voice` is the set's name, `kind` "eval-format <category>".
 A case that lists two acceptable labels is left out: a training example has one class, and picking either
-label would teach a preference the case's writer did not state. Never run it on `evals/cases.yaml` (the
-frozen test set) or on a set still used to estimate new questions: once trained on, a set measures nothing.
+label would teach a preference the case's writer did not state. It takes only sets from `evals/unseen/`, whose
+measuring is done: once trained on, a set measures nothing. The frozen test set is never a source.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from evals.cases import load_cases
 from ingest.decider.data import DATA_DIR
 
-FROZEN = Path(__file__).resolve().parents[1] / "evals" / "cases.yaml"
+UNSEEN = Path(__file__).resolve().parents[1] / "evals" / "unseen"  # the only sets it takes
 
 
 def training_lines(path: Path) -> tuple[list[str], int]:
@@ -40,8 +40,8 @@ def main() -> None:
     parser.add_argument("--into", type=Path, default=DATA_DIR)
     args = parser.parse_args()
     for path in args.sets:
-        if path.resolve() == FROZEN:
-            raise SystemExit(f"{path} is the frozen test set: it is never trained on")
+        if path.resolve().parent != UNSEEN:
+            raise SystemExit(f"{path} is not an unseen eval set (evals/unseen/*.yaml): only those are trained on")
         lines, left_out = training_lines(path)
         (args.into / f"eval_format_{path.stem}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
         print(f"{path.stem}: {len(lines)} examples, {left_out} two-label cases left out")
