@@ -76,7 +76,7 @@ def test_answers_read_through_slips(bot: Assistant) -> None:
 def test_the_trained_speller_leaves_words_the_writers_use_alone(ingested_settings: Settings) -> None:
     folder = current_decider_dir(ingested_settings.model_dir, ingested_settings.encoder)
     assert folder is not None
-    message = "can I tweak the knobs for our sneaker ad?"  # the data writes "knobs" twice, "tweak" 11, "sneaker" 55
+    message = "can I tweak the knobs for our sneaker ad?"  # the training data writes each of these words 2+ times
     assert load_speller(folder).mend(message) == message
 
 
