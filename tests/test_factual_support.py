@@ -100,3 +100,22 @@ def test_both_sides_of_a_row_not_asked_come_without_sentences(spans: SpanIndex) 
     decision = LearnedDecider(model, spans).decide(turn(2, "how do the two differ in how you control them?"), [], [])
     quotes = [s.quote for s in decision.support]
     assert quotes == ["Keyframes, adherence, locks", "Prompt-led creative direction"], quotes
+
+
+RAY_3_SIGNS = ["No source clip exists", "The scene direction is still open", "You need broad creative exploration"]
+
+
+def test_a_factual_answer_on_one_model_from_the_guide_quotes_that_models_list(spans: SpanIndex) -> None:
+    # Its words are the quick rule's ("...points toward Ray 3"), which ranks first; the signs it asks for are the
+    # guide's list for Ray 3, which the quick rule alone leaves out.
+    quotes = _factual_answer(spans, OTHER, "what in the decision guide points toward Ray 3?")
+    assert "points toward Ray 3" in quotes[0], quotes
+    assert [q for q in quotes if q in RAY_3_SIGNS] == RAY_3_SIGNS, quotes
+
+
+def test_a_one_model_answer_quoting_a_sign_of_the_guide_quotes_its_whole_list(spans: SpanIndex) -> None:
+    decision = LearnedDecider(ScriptedModel({2: ("ray-3", 0.95)}), spans).decide(
+        turn(2, "no source clip exists yet for our launch film"), [], [])
+    quotes = [s.quote for s in decision.support]
+    assert decision.label == "ray-3" and "No source clip exists" in quotes, decision.trace
+    assert [q for q in quotes if q in RAY_3_SIGNS] == RAY_3_SIGNS, quotes

@@ -1,15 +1,15 @@
 """What a factual answer quotes: the span that answers it, a cell with the sentence that says it at length (or the
 nearest sentence; and the sentence nearest the question too, when it ranks above that one), an item of the decision
-guide's lists with the rest of its list, an FAQ answer whole, both sides when it asks about both (and what each
-side's cell says at length), the pair's prescription for one model's part in it, and the part of the documents it
-names as its source."""
+guide's lists with the rest of its list (and one model's list, when an answer on it is from the guide), an FAQ answer
+whole, both sides when it asks about both (and what each side's cell says at length), the pair's prescription for
+one model's part in it, and the part of the documents it names as its source."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from assistant.deciders.named import models_meant, sections_named
-from assistant.deciders.picking import PRESCRIPTIVE, continued, diverse, informative, paired
+from assistant.deciders.picking import PRESCRIPTIVE, continued, diverse, informative, paired, whole_list
 from assistant.deciders.spans import IndexedSpan, SpanIndex
 from assistant.quotes import whole_sentence
 from assistant.retrieve import lexical_tokens
@@ -118,20 +118,36 @@ def _answering(index: SpanIndex, query: np.ndarray, question: str, terms: set[st
     # control tools does 3.2 give you?" is answered by "Keyframes, adherence, locks" and the FAQ's full list.
     at_length = index.elaborations.get(id(chosen[0])) if chosen and row.get(chosen[0].passage.heading) else None
     if at_length is None and chosen and chosen[0].passage.kind == "guide":
-        return _whole_list(index, chosen[0]) or chosen, ranked
+        return _with_signs(index, whole_list(index, chosen[0]) or chosen, named), ranked
     if at_length is None and chosen and chosen[0].passage.kind == "faq" and not named:
         # An FAQ answer is two or three sentences, each one side of it: "what does the guide tell first-timers to
         # start with?" is answered by all of "Start with the job... If you have footage... If you only have an
         # idea...", not its Ray 3 sentence alone. Not when one model is asked about: its side answers. Dev factual
         # 50 -> 52 of 58, the other dev sets and the quote dev set (142 of 148) unchanged (2026-12-05).
-        return _whole_list(index, chosen[0]), ranked
+        return whole_list(index, chosen[0]), ranked
     if at_length is None and chosen and chosen[0].passage.kind == "table-row":
         # A cell of a few words, lifted by the row it answers, leaves every sentence outside `FACT_MARGIN`: "in what
         # situation is Ray 3.2 at its strongest, per the intro?" got "Video-to-video transformation" alone. The
         # nearest sentence comes too, when near enough (`PROSE_BESIDE_CELL`).
         prose = [item for score, item in ranked if item.passage.kind != "table-row" and score >= PROSE_BESIDE_CELL]
         return chosen + [item for item in prose[:1] if item not in chosen], ranked
-    return [chosen[0], at_length] if at_length is not None else chosen, ranked
+    return _with_signs(index, [chosen[0], at_length] if at_length is not None else chosen, named), ranked
+
+
+def _with_signs(index: SpanIndex, chosen: list[IndexedSpan], named: set[str]) -> list[IndexedSpan]:
+    """A factual answer on one model that quotes the decision guide's section quotes that model's list in it too, in
+    its order: "which conditions in the decision guide point you toward Ray 3?" was answered by the guide's quick rule
+    alone ("Start from the asset you have: ... while blank-page shot invention points toward Ray 3."), and the signs it
+    asks for are the list's. Found in the right-label factual answers missing a term on the 83 eval-format sets that
+    are training data now; written down with its bounds before it was measured on anything else (2026-12-07): those
+    sets 5,338 -> 5,347 of 5,503 (9 fixed, none broken); with `support._lists_whole`, evals/dev 1,020 -> 1,026 (none
+    broken), sixteen unseen sets 1,004 -> 1,007 of 1,090 (none broken), quote dev 147 of 148 both, frozen 157 both."""
+    if len(named) != 1 or not chosen:
+        return chosen
+    signs = _signs_of(index, next(iter(named)))
+    if not signs or chosen[0].passage.section != signs[0].passage.section:
+        return chosen
+    return [i for i in chosen if i not in signs] + signs
 
 
 def _from_sections(ranked: list[tuple[float, IndexedSpan]], sections: set[str]) -> list[tuple[float, IndexedSpan]]:
@@ -176,11 +192,14 @@ def _cell_asked(cells: list[IndexedSpan], subject: set[str]) -> IndexedSpan | No
     return cells[held.index(most)] if most and held.count(most) == 1 else None
 
 
-def _whole_list(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
-    """Every item of the decision guide's list (or sentence of the FAQ answer) that `item` is from, in order: one
-    sign alone does not answer "what signs does the guide list for Ray 3.2?". Quote dev set 141 -> 142 of 148;
-    evals/dev unchanged (2026-12-05)."""
-    return [i for i in index.of_passage(item) if i.evidence and i.span.text != i.passage.heading]
+def _signs_of(index: SpanIndex, stance: str) -> list[IndexedSpan]:
+    """The decision guide's list for one model (its items, in order), [] if it has none."""
+    for item in index.items:
+        if item.passage.kind == "guide" and item.span.stance == stance and item.span.text == item.passage.heading:
+            items = whole_list(index, item)
+            if len(items) > 1:
+                return items
+    return []
 
 
 def _together(index: SpanIndex, ranked: list[tuple[float, IndexedSpan]]) -> list[IndexedSpan]:
@@ -199,7 +218,7 @@ def _together(index: SpanIndex, ranked: list[tuple[float, IndexedSpan]]) -> list
     # A step of the guide's list is answered with its list: "what are the three steps for using both in sequence?"
     # got "Pick the strongest take" alone (2026-12-06; measured with the other-cell rule of `pick_facts`).
     if top.passage.kind == "guide":
-        return _whole_list(index, top)
+        return whole_list(index, top)
     return continued(index, top) if top.passage.kind == "prose" else [top]
 
 
@@ -217,4 +236,4 @@ def _pair_first(index: SpanIndex, everything: list[tuple[float, IndexedSpan]], s
     top = ranked[0][1]
     if top.span.stance != "both" or top.passage.kind not in PRESCRIPTIVE:
         return []
-    return _whole_list(index, top) if top.passage.kind == "guide" else [top]
+    return whole_list(index, top) if top.passage.kind == "guide" else [top]

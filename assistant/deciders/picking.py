@@ -52,3 +52,10 @@ def continued(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
     spans = [i for i in index.of_passage(item) if i.evidence]
     after = spans[spans.index(item) + 1:][:1]
     return [item] + [i for i in after if i.span.stance not in ("ray-3.2", "ray-3", "both")]
+
+
+def whole_list(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
+    """Every item of the decision guide's list (or sentence of the FAQ answer) that `item` is from, in order: one
+    sign alone does not answer "what signs does the guide list for Ray 3.2?". Quote dev set 141 -> 142 of 148;
+    evals/dev unchanged (2026-12-05)."""
+    return [i for i in index.of_passage(item) if i.evidence and i.span.text != i.passage.heading]
