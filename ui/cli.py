@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 import assistant.offline  # noqa: F401
+from assistant.errors import TRAINING_MINUTES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Ray Advisor: choose between Luma's Ray 3 and Ray 3.2, grounded in Luma's documents.")
@@ -19,7 +20,7 @@ console = Console()
 # Messages are never broken inside a word: a path in a warning stays whole when stderr is a log file or a pipe,
 # where Rich would otherwise wrap at 80 columns ("corpus/e mpty.txt"). The terminal wraps long lines itself.
 errors = Console(stderr=True, soft_wrap=True)
-TRAINING_TAKES = "first ingest only; 10-20 min on 2 cores"  # what a user waiting on the decider is told
+TRAINING_TAKES = f"first ingest only; {TRAINING_MINUTES} min on 2 cores"  # told a user waiting on the decider
 
 
 def _settings() -> Any:

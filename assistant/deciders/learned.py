@@ -25,7 +25,7 @@ from assistant.deciders.spans import SpanIndex
 from assistant.deciders.support import pick_support, to_support
 from assistant.deciders.top import ExportedTop
 from assistant.deciders.topics import asked_topics
-from assistant.errors import IndexMissingError
+from assistant.errors import TRAINING_MINUTES, IndexMissingError
 from assistant.schema import Carried, Decision, Passage, Recommendation
 from assistant.spelling import load_speller
 
@@ -65,7 +65,7 @@ class DeciderModel:
         if trained_on != encoder:
             raise IndexMissingError(f"the decision model in {model_dir} was trained on the {trained_on} question "
                                     f"encoder's states, and RAY_ADVISOR_ENCODER is {encoder}: run `ray-advisor "
-                                    "ingest` to train one for it (10-20 minutes on 2 cores, once)")
+                                    f"ingest` to train one for it ({TRAINING_MINUTES} minutes on 2 cores, once)")
 
     def probabilities(self, states: np.ndarray) -> np.ndarray:
         return self._top.probabilities(states)
