@@ -7,6 +7,8 @@ when a general question is answered from the table row it names.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -108,9 +110,31 @@ RAY_3_SIGNS = ["No source clip exists", "The scene direction is still open", "Yo
 def test_a_factual_answer_on_one_model_from_the_guide_quotes_that_models_list(spans: SpanIndex) -> None:
     # Its words are the quick rule's ("...points toward Ray 3"), which ranks first; the signs it asks for are the
     # guide's list for Ray 3, which the quick rule alone leaves out.
-    quotes = _factual_answer(spans, OTHER, "what in the decision guide points toward Ray 3?")
+    # (It does not say "guide": one that does is answered by the list first, below.)
+    quotes = _factual_answer(spans, OTHER, "what in the quick rule points toward Ray 3?")
     assert "points toward Ray 3" in quotes[0], quotes
     assert [q for q in quotes if q in RAY_3_SIGNS] == RAY_3_SIGNS, quotes
+
+
+def test_a_factual_question_on_one_model_that_names_the_guide_is_answered_by_its_list_first(spans: SpanIndex) -> None:
+    # The list's items are a few words each and rank below the FAQ's sentences on choosing Ray 3.
+    quotes = _factual_answer(spans, OTHER, "what signs does the guide give for Ray 3?")
+    assert quotes[:3] == RAY_3_SIGNS, quotes
+
+
+def test_a_follow_up_on_the_guide_asks_for_the_other_models_list(spans: SpanIndex) -> None:
+    # "and the ray 3 list?" says neither "guide" nor what it lists: its last user turn named the guide.
+    asked = turn(2, "and the ray 3 list?")
+    asked = replace(asked, context="user: what does the decision guide list for Ray 3.2? | assistant: The guide says: "
+                                    "the performance is good, the timing is already cut.")
+    model = ScriptedModel({2: ("none", 0.95)})
+    decision = LearnedDecider(model, spans).decide(asked, [], [])
+    assert [s.quote for s in decision.support][:3] == RAY_3_SIGNS, decision.support
+
+
+def test_a_factual_question_on_one_model_that_names_no_guide_gets_no_list(spans: SpanIndex) -> None:
+    quotes = _factual_answer(spans, OTHER, "what does Ray 3 start from?")
+    assert not set(quotes) & set(RAY_3_SIGNS), quotes
 
 
 def test_a_one_model_answer_quoting_a_sign_of_the_guide_quotes_its_whole_list(spans: SpanIndex) -> None:

@@ -81,6 +81,15 @@ _SECTIONS = {"FAQ": re.compile(r"\bfaqs?\b", re.IGNORECASE),
              "Comparison": re.compile(r"\b(?:table|comparison\s+(?:section|table|chart))\b", re.IGNORECASE)}
 
 
+# The decision guide by the name people give it, bare or in full ("what signs does the guide give for Ray 3?"): not a
+# source for `sections_named` (people call the whole page "the guide"), but its content on one model is a list.
+_GUIDE = re.compile(r"\bguide\b", re.IGNORECASE)
+
+
+def names_the_guide(text: str) -> bool:
+    return bool(_GUIDE.search(text))
+
+
 def sections_named(question: str) -> set[str]:
     """The parts of the documents a question names as its source ("according to the FAQ, ...")."""
     return {section for section, named in _SECTIONS.items() if named.search(question)}
