@@ -65,6 +65,18 @@ def test_a_general_question_is_answered_from_a_row_only_when_it_surely_names_one
     assert (cells == {"Production use (Ray 3.2)", "Production use (Ray 3)"}) is from_the_row, decision.support
 
 
+def test_a_general_answer_gives_each_condition_from_two_passages(spans: SpanIndex) -> None:
+    # One pair (a row's two cells, or an FAQ answer's two sentences) is one way the documents state the condition;
+    # the next pair, from another passage, is a second, in other words ("Not always..." beside the table's cells).
+    decision = LearnedDecider(ScriptedModel({2: ("depends", 0.95)}), spans).decide(
+        turn(2, "which one should our studio use for its videos?"), [], [])
+    conditions = [s for s in decision.support if s.stance in ("ray-3.2", "ray-3")]
+    assert decision.label == "depends" and len(conditions) == 4, decision.support
+    assert {s.stance for s in conditions[:2]} == {s.stance for s in conditions[2:]} == {"ray-3.2", "ray-3"}
+    first, second = ({s.chunk_id for s in pair} for pair in (conditions[:2], conditions[2:]))
+    assert len(first) == len(second) == 1 and first != second, conditions
+
+
 def _factual_answer(spans: SpanIndex, row: str, question: str) -> list[str]:
     model = ScriptedModel({2: ("none", 0.95)})
     model.rows = OneRow(row, 0.95)  # type: ignore[assignment]
