@@ -410,10 +410,12 @@ def test_answers_quote_statements_not_titles_or_questions(bot: Assistant, questi
 def test_a_sequence_quotes_the_documents_workflow_in_its_order(bot: Assistant, question: str) -> None:
     # A sentence that names both models ("Ray 3 and Ray 3.2 are not interchangeable") compares them; the guide's
     # list and the FAQ's answer say how to use them in turn: all three steps, in the list's order, not the list's
-    # title ("Use both in sequence"). Then one passage says what the Ray 3.2 step is for.
+    # title ("Use both in sequence"). Then one passage says what the Ray 3.2 step is for, and the table's cell of the
+    # jobs Ray 3.2 does.
     answer = bot.ask(question)
     assert answer.recommendation == "ray-3-then-ray-3.2", answer.decision_trace
-    *workflow, change = answer.citations
+    *workflow, change, jobs = answer.citations
+    assert (jobs.row, jobs.column) == ("Production use", "Ray 3.2"), answer.citations
     assert workflow and {c.section for c in workflow} <= {"Decision guide", "FAQ"}, answer.citations
     assert bot.pipeline.spans.stance_of(change.quote) == "ray-3.2", change
     steps = ["Generate a direction in Ray 3", "Pick the strongest take", "Transform and localize with Ray 3.2"]

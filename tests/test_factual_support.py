@@ -77,6 +77,14 @@ def test_a_general_answer_gives_each_condition_from_two_passages(spans: SpanInde
     assert len(first) == len(second) == 1 and first != second, conditions
 
 
+def test_a_sequence_answer_quotes_the_jobs_ray_3_2_does_at_its_end(spans: SpanIndex) -> None:
+    # The steps say "Transform and localize"; the jobs row names the rest ("Relight, restyle, product swap...").
+    decision = LearnedDecider(ScriptedModel({2: ("ray-3-then-ray-3.2", 0.95)}), spans).decide(
+        turn(2, "nothing shot yet: try some looks, then give the winner a new colour grade"), [], [])
+    assert decision.label == "ray-3-then-ray-3.2"
+    assert "Production use (Ray 3.2)" in [s.label for s in decision.support], decision.support
+
+
 def _factual_answer(spans: SpanIndex, row: str, question: str) -> list[str]:
     model = ScriptedModel({2: ("none", 0.95)})
     model.rows = OneRow(row, 0.95)  # type: ignore[assignment]
