@@ -33,6 +33,13 @@ def test_an_unsure_factual_reading_is_answered_from_the_nearest_spans(spans: Spa
     assert decision.support and all(s.stance == "ray-3.2" for s in decision.support)  # the side it names
 
 
+def test_a_question_on_both_that_neither_side_answers_is_answered_by_a_sentence_on_neither(spans: SpanIndex) -> None:
+    # No cell or sentence of either model is near it; the table's own sentence, which names neither, is.
+    quotes = _factual_answer(spans, OTHER, "what do both models get compared by?")
+    assert quotes == ["Compare the two workflows by starting point, control style, continuity, and the output goal "
+                      "each model serves best."], quotes
+
+
 def test_a_factual_reading_no_span_is_near_is_declined(spans: SpanIndex) -> None:
     query = turn(2, "how many moons does jupiter have?")
     decision = LearnedDecider(ScriptedModel({2: ("none", 0.99)}), spans).decide(query, [], [])
