@@ -7,14 +7,12 @@ the part of the documents it names as its source, and first the one span that ho
 
 from __future__ import annotations
 
-import re
-from itertools import pairwise
-
 import numpy as np
 
-from assistant.deciders.named import last_user_turn, models_meant, names_the_guide, sections_named
-from assistant.deciders.picking import PRESCRIPTIVE, continued, diverse, informative, paired, whole_list
-from assistant.deciders.spans import IndexedSpan, SpanIndex, content_terms
+from assistant.deciders.leads import guide_list_asked, term_quoted
+from assistant.deciders.named import models_meant, sections_named
+from assistant.deciders.picking import PRESCRIPTIVE, continued, diverse, informative, paired, signs_of, whole_list
+from assistant.deciders.spans import IndexedSpan, SpanIndex
 from assistant.quotes import whole_sentence
 from assistant.retrieve import lexical_tokens
 from assistant.text import models_named
@@ -35,55 +33,8 @@ def pick_facts(index: SpanIndex, query: np.ndarray, question: str, terms: set[st
     (`MIN_FACT_SIMILARITY`)."""
     chosen, ranked = _answering(index, query, question, terms, ranks, both_sides, row, context)
     chosen = _with_nearest_sentence(chosen, ranked)
-    chosen = chosen if both_sides else _guide_list_asked(index, chosen, question, context)
-    return _term_quoted(index, chosen, question)
-
-
-def _term_quoted(index: SpanIndex, chosen: list[IndexedSpan], question: str) -> list[IndexedSpan]:
-    """A factual question that says a term of the documents word for word, two content words that only one sentence
-    or cell holds ("wat is structure adherence?": the FAQ's "...keyframes, Motion adherence, Structure adherence, and
-    locks..."), is answered by that span first, as a table row named word for word is (`RowModel.named_in`). Any two
-    content words count, terms or not ("stay close" is that sentence's too). The row classifier had read Continuity
-    for that question. Written down with its bounds before measuring (2026-12-07, stop 51); a first version that read
-    cells without their row's name put "Compare the two workflows by starting point, control style, ..." first for
-    every question naming a row (quote dev precision 0.721 -> 0.677), so cells say their row's name (`_said_by`):
-    evals/dev 1,037 -> 1,040, the 83 training-side sets +5, twenty-four unseen sets 1,501 -> 1,504 of 1,605 (none
-    broken anywhere), quote dev 147 of 148 both (precision 0.721 -> 0.722), frozen 157 both (no answer changed)."""
-    words = re.findall(r"[a-z]+", question.lower())
-    found: list[IndexedSpan] = []
-    for first, second in pairwise(words):  # in the question's order
-        if not (content_terms(first) and content_terms(second)):
-            continue
-        pattern = re.compile(rf"\b{first}\s+{second}\b")
-        holding = [item for item in index.items if item.evidence and pattern.search(_said_by(item))]
-        if len(holding) == 1 and holding[0] not in found:
-            found.append(holding[0])
-    if not chosen or not found:
-        return chosen
-    return found + [item for item in chosen if item not in found]
-
-
-def _said_by(item: IndexedSpan) -> str:
-    """What a span says, lower-cased: a cell says its row's name too ("control style" is the Control style row's, not
-    only the table's sentence "Compare the two workflows by starting point, control style, ...")."""
-    row = item.passage.heading if item.passage.kind == "table-row" else ""
-    return f"{row} {item.span.text}".lower()
-
-
-def _guide_list_asked(index: SpanIndex, chosen: list[IndexedSpan], question: str, context: str) -> list[IndexedSpan]:
-    """A factual question on one model that says where it read ("what signs does the guide give for Ray 3?", "and the
-    ray 3 list?" after a question on the guide) is answered by that model's decision-guide list first: what the
-    guide says of one model is its list. The list is rarely the nearest span (its items are a few words each, and
-    the FAQ's sentences on choosing rank above them), so the answer led with the FAQ's "Choose Ray 3 when...". Found
-    in evals/dev's right-label factual answers missing a term (about ten asked for one model's signs); written down
-    with its bounds before measuring (2026-12-07, stop 51): evals/dev 1,026 -> 1,034 (8 fixed, none broken), the 83
-    training-side eval-format sets 5,347 -> 5,353 (none broken), twenty unseen sets 1,255 both (no answer's score
-    moved), quote dev 147 of 148 both, frozen 157 both."""
-    named = models_meant(question, context)
-    if not chosen or len(named) != 1 or not (names_the_guide(question) or names_the_guide(last_user_turn(context))):
-        return chosen
-    signs = _signs_of(index, next(iter(named)))
-    return signs + [item for item in chosen if item not in signs]
+    chosen = chosen if both_sides else guide_list_asked(index, chosen, question, context)
+    return term_quoted(index, chosen, question)
 
 
 def _with_nearest_sentence(chosen: list[IndexedSpan], ranked: list[tuple[float, IndexedSpan]]) -> list[IndexedSpan]:
@@ -199,7 +150,7 @@ def _with_signs(index: SpanIndex, chosen: list[IndexedSpan], named: set[str]) ->
     broken), sixteen unseen sets 1,004 -> 1,007 of 1,090 (none broken), quote dev 147 of 148 both, frozen 157 both."""
     if len(named) != 1 or not chosen:
         return chosen
-    signs = _signs_of(index, next(iter(named)))
+    signs = signs_of(index, next(iter(named)))
     if not signs or chosen[0].passage.section != signs[0].passage.section:
         return chosen
     return [i for i in chosen if i not in signs] + signs
@@ -259,16 +210,6 @@ def _cell_asked(cells: list[IndexedSpan], subject: set[str]) -> IndexedSpan | No
     held = [len(subject & (cell.terms - shared)) for cell in cells]
     most = max(held, default=0)
     return cells[held.index(most)] if most and held.count(most) == 1 else None
-
-
-def _signs_of(index: SpanIndex, stance: str) -> list[IndexedSpan]:
-    """The decision guide's list for one model (its items, in order), [] if it has none."""
-    for item in index.items:
-        if item.passage.kind == "guide" and item.span.stance == stance and item.span.text == item.passage.heading:
-            items = whole_list(index, item)
-            if len(items) > 1:
-                return items
-    return []
 
 
 def _together(index: SpanIndex, ranked: list[tuple[float, IndexedSpan]]) -> list[IndexedSpan]:

@@ -59,3 +59,13 @@ def whole_list(index: SpanIndex, item: IndexedSpan) -> list[IndexedSpan]:
     sign alone does not answer "what signs does the guide list for Ray 3.2?". Quote dev set 141 -> 142 of 148;
     evals/dev unchanged (2026-12-05)."""
     return [i for i in index.of_passage(item) if i.evidence and i.span.text != i.passage.heading]
+
+
+def signs_of(index: SpanIndex, stance: str) -> list[IndexedSpan]:
+    """The decision guide's list for one model (its items, in order), [] if it has none."""
+    for item in index.items:
+        if item.passage.kind == "guide" and item.span.stance == stance and item.span.text == item.passage.heading:
+            items = whole_list(index, item)
+            if len(items) > 1:
+                return items
+    return []
