@@ -158,9 +158,10 @@ def _with_signs(index: SpanIndex, chosen: list[IndexedSpan], named: set[str]) ->
 
 def _on_neither(index: SpanIndex, ranked: list[tuple[float, IndexedSpan]]) -> list[IndexedSpan]:
     """A question about both models that no sentence or cell of either side is near, answered by the nearest sentence
-    that names neither, when it is near enough (`MIN_FACT_SIMILARITY`): "on what criteria does the comparison table
-    line the two up?" is the table's "Compare the two workflows by starting point, control style, continuity...",
-    and was declined as not covered. [] otherwise: it is declined. On evals/dev and the 83 training-side sets the floor
+    that names neither, when it is near enough (`MIN_FACT_SIMILARITY`): "on what criteria does the comparison table line
+    the two models up against each other?" is the table's "Compare the two workflows by starting point, control style,
+    continuity...", and was declined as not covered. Phrased with fewer words ("...line the two up?") nothing is near
+    enough, and it is still declined. [] otherwise: it is declined. On evals/dev and the 83 training-side sets the floor
     had declined 7 factual questions the decider read surely (0.91-0.97) as covered, all wrongly. Written down with its
     bounds before measuring (2026-12-07, stop 51): evals/dev 1,040 -> 1,042, the training-side sets +2, thirty-six
     unseen sets 2,243 both (no answer changed), quote dev 147 both, frozen 157 (no answer changed)."""

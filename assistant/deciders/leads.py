@@ -14,11 +14,11 @@ from assistant.deciders.spans import IndexedSpan, SpanIndex, content_terms
 
 def guide_list_asked(index: SpanIndex, chosen: list[IndexedSpan], question: str, context: str) -> list[IndexedSpan]:
     """A factual question on one model that says where it read ("what signs does the guide give for Ray 3?", "and the
-    ray 3 list?" after a question on the guide) is answered by that model's decision-guide list first: what the
-    guide says of one model is its list. The list is rarely the nearest span (its items are a few words each, and
-    the FAQ's sentences on choosing rank above them), so the answer led with the FAQ's "Choose Ray 3 when...". Found
-    in evals/dev's right-label factual answers missing a term (about ten asked for one model's signs); written down
-    with its bounds before measuring (2026-12-07, stop 51): evals/dev 1,026 -> 1,034 (8 fixed, none broken), the 83
+    ray 3 list?" after a question on the guide) is answered by that model's decision-guide list first: what the guide
+    says of one model is its list. The list is rarely the nearest span (its items are a few words each, and the FAQ's
+    sentences on choosing rank above them): the answer was the Control style cell and the FAQ's "Choose Ray 3 when...".
+    Found in evals/dev's right-label factual answers missing a term (about ten asked for one model's signs); written
+    down with its bounds before measuring (2026-12-07, stop 51): evals/dev 1,026 -> 1,034 (8 fixed, none broken), the 83
     training-side eval-format sets 5,347 -> 5,353 (none broken), twenty unseen sets 1,255 both (no answer's score
     moved), quote dev 147 of 148 both, frozen 157 both."""
     named = models_meant(question, context)
