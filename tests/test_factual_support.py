@@ -74,7 +74,8 @@ def test_a_general_question_is_answered_from_a_row_only_when_it_surely_names_one
 
 def test_a_general_answer_gives_each_condition_from_two_passages(spans: SpanIndex) -> None:
     # One pair (a row's two cells, or an FAQ answer's two sentences) is one way the documents state the condition;
-    # the next pair, from another passage, is a second, in other words ("Not always..." beside the table's cells).
+    # the next pair, from another passage, is a second, in other words (here the FAQ's answer on product marketing,
+    # then the Production use row).
     decision = LearnedDecider(ScriptedModel({2: ("depends", 0.95)}), spans).decide(
         turn(2, "which one should our studio use for its videos?"), [], [])
     conditions = [s for s in decision.support if s.stance in ("ray-3.2", "ray-3")]
