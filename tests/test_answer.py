@@ -8,6 +8,7 @@ import pytest
 
 from assistant.condense import condense
 from assistant.deciders.inputs import strip_injections
+from assistant.deciders.picking import signs_of
 from assistant.deciders.support import JOBS_ROW, ONE_MODEL_QUOTES
 from assistant.errors import InputError
 from assistant.schema import Citation
@@ -186,9 +187,11 @@ def test_a_one_model_answer_quotes_the_documents_reasons(bot) -> None:  # type: 
     footage already" hears what footage is worth keeping and changing for, not four ways of saying "you have a clip"
     (the four nearest name three of these reasons)."""
     answer = bot.ask("we have the footage already, which model?")
-    chosen = [c for c in answer.citations if c.row != JOBS_ROW]  # the jobs cell comes as well (next test)
+    signs = {item.span.text for item in signs_of(bot.pipeline.spans, "ray-3.2")}
+    # The jobs cell and the decision guide's signs come as well (the next two tests).
+    chosen = [c for c in answer.citations if c.row != JOBS_ROW and c.quote not in signs]
     assert answer.recommendation == "ray-3.2" and len(chosen) == ONE_MODEL_QUOTES
-    assert len({c.chunk_id for c in answer.citations}) == len(answer.citations)  # no passage quoted twice
+    assert len({c.chunk_id for c in chosen}) == len(chosen)  # no passage quoted twice
     quoted = " ".join(c.quote for c in chosen).lower()
     reasons = ["timing", "motion", "performance", "product placement", "relight", "swap", "environment", "duration"]
     assert sum(reason in quoted for reason in reasons) >= 6, quoted
@@ -210,8 +213,26 @@ def test_a_one_model_answer_names_the_jobs_its_model_serves(bot, question: str, 
     assert answer.recommendation == label
     jobs = [c for c in answer.citations if c.row == JOBS_ROW]
     assert len(jobs) == 1 and jobs[0].column == ("Ray 3.2" if label == "ray-3.2" else "Ray 3")
-    # Five passages and the jobs cell (a guide's list counts once: its signs are quoted together).
-    assert job in jobs[0].quote.lower() and len({c.chunk_id for c in answer.citations}) <= ONE_MODEL_QUOTES + 1
+    # Five passages, the jobs cell and the model's signs (a guide's list counts once: its signs are quoted together).
+    assert job in jobs[0].quote.lower() and len({c.chunk_id for c in answer.citations}) <= ONE_MODEL_QUOTES + 2
+
+
+@pytest.mark.parametrize(("question", "label"), [
+    ("our podcast intro was filmed against a plain white wall; can the two hosts sit in an old library instead, "
+     "gestures untouched?", "ray-3.2"),
+    ("we want a dragon flying over a medieval castle for the game trailer, no footage at all", "ray-3"),
+])
+def test_a_one_model_answer_quotes_its_models_signs_from_the_decision_guide(bot, question: str,  # type: ignore[no-untyped-def]
+                                                                            label: str) -> None:
+    """The decision guide's list for the model recommended ("The performance is good / The timing is already cut / The
+    environment or product needs to change") is why the documents point there, in words a reader can check against
+    the situation: quoted whole, in order, once, when no quote chosen for the question is from it already."""
+    answer = bot.ask(question)
+    assert answer.recommendation == label
+    signs = [item.span.text for item in signs_of(bot.pipeline.spans, label)]
+    quotes = [c.quote for c in answer.citations]
+    assert len(signs) == 3 and quotes[-3:] == signs, quotes
+    assert len(quotes) == len(set(quotes))
 
 
 @pytest.mark.parametrize("question", ["is one of them just better than the other?", "ray 3 vs ray 3.2 in general?"])
