@@ -379,6 +379,16 @@ def test_a_question_that_names_neither_model_quotes_both_cells_of_its_row(bot: A
     assert all(not c.row and "Ray 3.2" in c.quote for c in said_at_length), said_at_length
 
 
+def test_a_covered_question_on_a_part_of_the_documents_no_span_is_near_gets_that_parts_opening(bot: Assistant) -> None:
+    # No sentence or cell is near enough to answer it, but it names the part it asks about, and the decider reads it
+    # as covered: the table's own sentence on what it compares answers it, rather than a refusal.
+    answer = bot.ask("which dimensions does the comparison table use to tell the pair apart?")
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    assert answer.citations[0].quote.startswith("Compare the two workflows by starting point"), answer.citations
+    # What the documents do not cover is declined, whichever part it names.
+    assert bot.ask("does the comparison table list prices?").abstained
+
+
 def test_a_question_about_one_model_quotes_that_models_cell(bot: Assistant) -> None:
     answer = bot.ask("How does Ray 3 manage continuity from one shot to the next?")
     assert answer.recommendation == "none" and not answer.abstained, answer.decision_trace

@@ -3,7 +3,8 @@ nearest sentence; and the sentence nearest the question too, when it ranks above
 guide's lists with the rest of its list (and one model's list, when an answer on it is from the guide, first when the
 question names the guide), an FAQ answer whole, both sides when it asks about both (and what each side's cell says at
 length; or a sentence that names neither, when no side is near), the pair's prescription for one model's part in it,
-the part of the documents it names as its source, and first the one span that holds two of its words word for word."""
+the part of the documents it names as its source (its opening, when nothing else is near), and first the one span that
+holds two of its words word for word."""
 
 from __future__ import annotations
 
@@ -11,7 +12,16 @@ import numpy as np
 
 from assistant.deciders.leads import guide_list_asked, term_quoted
 from assistant.deciders.named import models_meant, sections_named
-from assistant.deciders.picking import PRESCRIPTIVE, continued, diverse, informative, paired, signs_of, whole_list
+from assistant.deciders.picking import (
+    PRESCRIPTIVE,
+    continued,
+    diverse,
+    informative,
+    opening_of,
+    paired,
+    signs_of,
+    whole_list,
+)
 from assistant.deciders.spans import IndexedSpan, SpanIndex
 from assistant.quotes import whole_sentence
 from assistant.retrieve import lexical_tokens
@@ -92,7 +102,7 @@ def _answering(index: SpanIndex, query: np.ndarray, question: str, terms: set[st
             return together, []
         sides = paired(ranked_all, floor=MIN_FACT_SIMILARITY)
         if not sides:
-            return _on_neither(index, ranked_all), []
+            return _on_neither(index, ranked_all) or opening_of(index, sections), []
         return sides + _at_length_of_the_row_asked(index, sides, row), []
     # "what does Ray 3.2 keep?" is answered from Ray 3.2's side, and so is "what kinds of adherence?" after "how is
     # Ray 3.2 steered?", and "what does it hold on to?" after an answer that recommended Ray 3.2.
@@ -105,7 +115,7 @@ def _answering(index: SpanIndex, query: np.ndarray, question: str, terms: set[st
         if pair:
             return pair, []
     if not ranked or ranked[0][0] < MIN_FACT_SIMILARITY:
-        return [], ranked
+        return opening_of(index, sections), ranked
     best = ranked[0][0]
     if not named and ranked[0][1].passage.kind == "table-row":
         # It names neither model ("which one keeps the clip's timing, and what about the other?"): the row's

