@@ -389,6 +389,26 @@ def test_a_covered_question_on_a_part_of_the_documents_no_span_is_near_gets_that
     assert bot.ask("does the comparison table list prices?").abstained
 
 
+SEQUENCE_CHAT = [
+    {"role": "user", "content": "nothing is shot yet; we want to try a few looks for the launch film and then make a "
+                                "version of the winner for each of our six markets"},
+    {"role": "assistant", "content": "Use both in sequence: explore directions in Ray 3, pick the strongest take, then "
+                                     "transform and localize it with Ray 3.2."},
+]
+
+
+def test_a_factual_follow_up_on_a_sequence_is_answered_by_its_steps(bot: Assistant) -> None:
+    # It names no model and no row; the turn before asked for the two in turn, so it asks about that workflow.
+    answer = bot.ask("remind me, what was the middle step?", SEQUENCE_CHAT)
+    assert (answer.recommendation, answer.abstained) == ("none", False), answer.decision_trace
+    quotes = [c.quote for c in answer.citations]
+    assert quotes[:3] == ["Generate a direction in Ray 3", "Pick the strongest take",
+                          "Transform and localize with Ray 3.2"], quotes
+    # A follow-up on a row of the table is still that row's.
+    row = bot.ask("and how do they compare on continuity?", SEQUENCE_CHAT)
+    assert {c.row for c in row.citations} >= {"Continuity"}, row.citations
+
+
 def test_a_question_about_one_model_quotes_that_models_cell(bot: Assistant) -> None:
     answer = bot.ask("How does Ray 3 manage continuity from one shot to the next?")
     assert answer.recommendation == "none" and not answer.abstained, answer.decision_trace

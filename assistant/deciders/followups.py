@@ -177,6 +177,15 @@ class FollowUps:
         trace.append(f"follow-up: the same factual question ({sure:.2f}) of another model")
         return sure
 
+    def after_a_sequence(self, query: Query, trace: list[str]) -> bool:
+        """Whether a factual follow-up that names no model continues a conversation whose last user turn surely
+        (`SETTLED`) asked for the two models in turn: "whats step 2 again?" asks about that workflow's steps."""
+        earlier = self._earlier_reading(query) if not names_a_model(query.text) else None
+        if earlier is None or earlier[0] != "ray-3-then-ray-3.2" or earlier[1] < SETTLED:
+            return False
+        trace.append(f"follow-up: on the workflow its last user turn asked for ({earlier[1]:.2f})")
+        return True
+
     def _settled_earlier(self, query: Query, reading: str, settles: tuple[str, ...]) -> tuple[str, float] | None:
         """The situation the conversation's last user turn settled, or left open ("depends"), if it was sure of it
         (`SETTLED`) and it is not what this turn is read as already."""

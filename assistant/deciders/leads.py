@@ -8,7 +8,7 @@ import re
 from itertools import pairwise
 
 from assistant.deciders.named import last_user_turn, models_meant, names_the_guide
-from assistant.deciders.picking import signs_of
+from assistant.deciders.picking import informative, signs_of
 from assistant.deciders.spans import IndexedSpan, SpanIndex, content_terms
 
 
@@ -57,3 +57,12 @@ def _said_by(item: IndexedSpan) -> str:
     only the table's sentence "Compare the two workflows by starting point, control style, ...")."""
     row = item.passage.heading if item.passage.kind == "table-row" else ""
     return f"{row} {item.span.text}".lower()
+
+
+def the_pairs_workflow(index: SpanIndex) -> list[IndexedSpan]:
+    """The documents' prescription for using the two models in turn: the decision guide's "Use both in sequence" steps,
+    then the FAQ's sentence that says them ("A practical workflow is to explore a shot direction with Ray 3, choose the
+    take that feels closest, then use Ray 3.2 to transform, localize, relight, or refine source footage.")."""
+    said = [item for item in index.items if item.evidence and item.span.stance == "both"
+            and item.passage.kind == "faq" and informative(item)]
+    return signs_of(index, "both") + said
