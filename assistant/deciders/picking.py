@@ -72,8 +72,8 @@ def signs_of(index: SpanIndex, stance: str) -> list[IndexedSpan]:
 
 
 def opening_of(index: SpanIndex, sections: set[str]) -> list[IndexedSpan]:
-    """What a factual question says when it names the one part of the documents it asks about and no span is near
-    enough to answer it (`facts.MIN_FACT_SIMILARITY`), though the decider read it as covered: that part's opening
+    """What answers a factual question that names the one part of the documents it asks about, when no span is near
+    enough to answer it (`facts.MIN_FACT_SIMILARITY`) though the decider read it as covered: that part's opening
     sentence that takes neither model's side, or its first, when each takes one ("which dimensions does the comparison
     table use to tell the pair apart?": "Compare the two workflows by starting point, control style, continuity...";
     "decision guide summed up in a sentence": its quick rule). The floor had declined it. [] for none or several parts.
