@@ -409,6 +409,15 @@ def test_a_factual_follow_up_on_a_sequence_is_answered_by_its_steps(bot: Assista
     assert {c.row for c in row.citations} >= {"Continuity"}, row.citations
 
 
+def test_a_sentence_that_says_one_and_the_other_is_quoted_after_the_one_that_names_them(bot: Assistant) -> None:
+    # "one is better for inventing a shot, the other..." names neither model: the sentence before it does.
+    answer = bot.ask("is either model swappable for the other?")
+    quotes = [c.quote for c in answer.citations]
+    assert quotes[:2] == ["Ray 3 and Ray 3.2 are not interchangeable.",
+                          "The practical difference is simple: one is better for inventing a shot, the other is better "
+                          "for transforming a shot you already have."], quotes
+
+
 def test_a_question_about_one_model_quotes_that_models_cell(bot: Assistant) -> None:
     answer = bot.ask("How does Ray 3 manage continuity from one shot to the next?")
     assert answer.recommendation == "none" and not answer.abstained, answer.decision_trace

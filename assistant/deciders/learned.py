@@ -21,6 +21,7 @@ from assistant.deciders.inputs import CLASSES, SPLIT_LAYER
 from assistant.deciders.items import read_pointed
 from assistant.deciders.leads import the_pairs_workflow
 from assistant.deciders.named import asks_about_both
+from assistant.deciders.picking import with_antecedents
 from assistant.deciders.rows import RowModel
 from assistant.deciders.spans import SpanIndex
 from assistant.deciders.support import pick_support, to_support
@@ -122,6 +123,7 @@ class LearnedDecider:
         else:
             items = pick_support(label, self.spans, query.embedding, query.text, passages, both_sides=both, row=row,
                                  context=query.context)
+        items = with_antecedents(self.spans, items)
         if not items:
             trace.append("no passage supports it")
             return Decision("none", True, uncovered=asked_topics(query.text), confidence=confidence, trace=trace)

@@ -85,3 +85,22 @@ def opening_of(index: SpanIndex, sections: set[str]) -> list[IndexedSpan]:
              and informative(item)]
     first = next(iter([item for item in prose if item.span.stance in ("none", "both")] or prose), None)
     return continued(index, first) if first is not None else []
+
+
+def with_antecedents(index: SpanIndex, items: list[IndexedSpan]) -> list[IndexedSpan]:
+    """`items`, each sentence that names neither model and goes on from one on both in its passage ("The practical
+    difference is simple: one is better for inventing a shot, the other...") after that sentence ("Ray 3 and Ray 3.2
+    are not interchangeable."): "one" and "the other" are its models. "are the two models basically swappable for each
+    other?" got the second sentence alone. Written down with its bounds before measuring (2026-12-07, stop 52):
+    evals/dev 1,045 both (no answer changed), the 83 training-side sets 5,373 -> 5,374 and thirty-six unseen sets
+    2,267 -> 2,268 (2 and 1 answers changed, none broken), quote dev 147 of 148 both, frozen 156 both."""
+    out: list[IndexedSpan] = []
+    for item in items:
+        if item.passage.kind == "prose" and item.span.stance == "none":
+            spans = [i for i in index.of_passage(item) if i.evidence]
+            before = spans[spans.index(item) - 1] if spans.index(item) > 0 else None
+            if before is not None and before.span.stance == "both" and before not in items and before not in out:
+                out.append(before)
+        if item not in out:
+            out.append(item)
+    return out
